@@ -1,0 +1,31 @@
+from django.contrib import admin
+from django.urls import include, path
+from django_prometheus import exports
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.permissions import AllowAny
+
+from config import auth_views
+from serving import health
+
+admin.site.site_header = "Modelyard console"
+admin.site.site_title = "Modelyard"
+admin.site.index_title = "Registry, serving and jobs"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/auth/token", auth_views.TokenObtainView.as_view(), name="token-obtain"),
+    path("api/auth/token/refresh", auth_views.TokenRefreshView.as_view(), name="token-refresh"),
+    path("api/auth/token/revoke", auth_views.TokenRevokeView.as_view(), name="token-revoke"),
+    path("api/v1/", include("registry.api.urls")),
+    path("api/v1/", include("serving.api.urls")),
+    path("api/schema", SpectacularAPIView.as_view(permission_classes=[AllowAny]), name="schema"),
+    path("api/docs", SpectacularSwaggerView.as_view(url_name="schema", permission_classes=[AllowAny]), name="docs"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("metrics", exports.ExportToDjangoView, name="metrics"),
+]
+
+handler400 = "registry.api.errors.handler400"
+handler403 = "registry.api.errors.handler403"
+handler404 = "registry.api.errors.handler404"
+handler500 = "registry.api.errors.handler500"

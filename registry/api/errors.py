@@ -1,0 +1,70 @@
+"""One error envelope for every 4xx/5xx: ``{"error": {"code", "message", "field"}}``."""
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpRequest, JsonResponse
+from rest_framework import exceptions
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from registry.errors import ModelyardError
+
+
+def envelope(code: str, message: str, field: str | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "field": field}}
+
+
+def _first_error(detail: Any, path: str | None = None) -> tuple[str | None, Any]:
+    """Walk DRF's nested detail to the first leaf, keeping the dotted field path."""
+    if isinstance(detail, dict) and detail:
+        key, value = next(iter(detail.items()))
+        field = None if key == "non_field_errors" else (f"{path}.{key}" if path else str(key))
+        return _first_error(value, field)
+    if isinstance(detail, list) and detail:
+        return _first_error(detail[0], path)
+    return path, detail
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, ModelyardError):
+        response = Response(envelope(exc.code, exc.message, exc.field), status=exc.status)
+        if exc.status == 503:
+            response["Retry-After"] = "1"
+        return response
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        field, leaf = _first_error(exc.detail)
+        code = getattr(leaf, "code", "invalid") or "invalid"
+        response.data = envelope(str(code), str(leaf), field)
+    else:
+        detail = getattr(exc, "detail", str(exc))
+        field, leaf = _first_error(detail) if isinstance(detail, dict | list) else (None, detail)
+        response.data = envelope(str(getattr(leaf, "code", None) or exc.default_code), str(leaf), field)
+    return response
+
+
+def _json_error(status: int, code: str, message: str) -> JsonResponse:
+    return JsonResponse(envelope(code, message), status=status)
+
+
+def handler400(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return _json_error(400, "bad_request", "The request could not be understood")
+
+
+def handler403(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return _json_error(403, "permission_denied", "You do not have permission to do this")
+
+
+def handler404(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return _json_error(404, "not_found", f"No route matches {request.path}")
+
+
+def handler500(request: HttpRequest) -> JsonResponse:
+    return _json_error(500, "server_error", "Internal error; it has been logged")

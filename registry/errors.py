@@ -1,0 +1,45 @@
+"""Domain errors raised by services and selectors; the API turns each into the error envelope."""
+
+
+class ModelyardError(Exception):
+    status = 400
+    code = "invalid"
+
+    def __init__(self, message: str, *, field: str | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        if code:
+            self.code = code
+
+
+class NotFound(ModelyardError):
+    status = 404
+    code = "not_found"
+
+
+class Forbidden(ModelyardError):
+    status = 403
+    code = "permission_denied"
+
+
+class Conflict(ModelyardError):
+    status = 409
+    code = "conflict"
+
+
+class PayloadTooLarge(ModelyardError):
+    status = 413
+    code = "too_large"
+
+
+class Unavailable(ModelyardError):
+    status = 503
+    code = "unavailable"
+
+
+class ModelFailed(ModelyardError):
+    """The model raised on input that passed the signature checks: our problem, not the caller's."""
+
+    status = 500
+    code = "model_error"

@@ -1,0 +1,157 @@
+"""Registry domain: who owns what, what exists, and what may change."""
+
+import uuid
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+
+NAME_VALIDATOR = RegexValidator(
+    r"^[a-z0-9][a-z0-9._-]{0,99}$",
+    "Use 1-100 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit.",
+)
+ALIAS_VALIDATOR = RegexValidator(
+    r"^[a-z][a-z0-9_-]{0,49}$",
+    "Use 1-50 lowercase letters, digits, '_' or '-', starting with a letter.",
+)
+
+
+class Role(models.TextChoices):
+    VIEWER = "viewer"
+    PREDICTOR = "predictor"
+    MAINTAINER = "maintainer"
+    OWNER = "owner"
+
+    @classmethod
+    def rank(cls, role: str) -> int:
+        return [cls.VIEWER, cls.PREDICTOR, cls.MAINTAINER, cls.OWNER].index(cls(role))
+
+
+class Team(models.Model):
+    slug = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.VIEWER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "team"], name="uniq_membership")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.team} as {self.role}"
+
+
+class RegisteredModel(models.Model):
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="models")
+    name = models.CharField(max_length=100, unique=True, validators=[NAME_VALIDATOR])
+    description = models.TextField(blank=True, default="")
+    tags = models.JSONField(default=dict, blank=True)
+    protected_aliases = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ModelFormat(models.TextChoices):
+    ONNX = "onnx"
+    SKOPS = "skops"
+    PICKLE = "pickle"
+    JOBLIB = "joblib"
+
+
+UNSAFE_FORMATS = frozenset({ModelFormat.PICKLE, ModelFormat.JOBLIB})
+
+
+class VersionStatus(models.TextChoices):
+    PENDING = "pending"
+    VALIDATING = "validating"
+    READY = "ready"
+    FAILED = "failed"
+    ARCHIVED = "archived"
+
+
+class ModelVersion(models.Model):
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    model = models.ForeignKey(RegisteredModel, on_delete=models.PROTECT, related_name="versions")
+    version = models.PositiveIntegerField()
+    format = models.CharField(max_length=20, choices=ModelFormat.choices)
+    storage_key = models.CharField(max_length=300, unique=True)
+    original_filename = models.CharField(max_length=255, blank=True, default="")
+    sha256 = models.CharField(max_length=64)
+    size_bytes = models.BigIntegerField()
+    signature = models.JSONField(default=dict, blank=True)
+    input_example = models.JSONField(null=True, blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+    params = models.JSONField(default=dict, blank=True)
+    tags = models.JSONField(default=dict, blank=True)
+    lineage = models.JSONField(default=dict, blank=True)
+    description = models.TextField(blank=True, default="")
+    status = models.CharField(max_length=20, choices=VersionStatus.choices, default=VersionStatus.PENDING)
+    status_message = models.TextField(blank=True, default="")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    validated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["model", "-version"]
+        constraints = [models.UniqueConstraint(fields=["model", "version"], name="uniq_model_version")]
+        permissions = [("publish_pickle", "May upload pickle/joblib artifacts (trusted publisher)")]
+
+    def __str__(self) -> str:
+        return f"{self.model.name} v{self.version}"
+
+
+class ModelAlias(models.Model):
+    model = models.ForeignKey(RegisteredModel, on_delete=models.CASCADE, related_name="aliases")
+    name = models.CharField(max_length=50, validators=[ALIAS_VALIDATOR])
+    version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="aliases")
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["model", "name"]
+        constraints = [models.UniqueConstraint(fields=["model", "name"], name="uniq_model_alias")]
+
+    def __str__(self) -> str:
+        return f"{self.model.name}@{self.name}"
+
+
+class AuditEvent(models.Model):
+    """Append-only: written by services in the same transaction as the change it records."""
+
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    team = models.ForeignKey(Team, on_delete=models.SET_NULL, null=True, related_name="+")
+    action = models.CharField(max_length=60, db_index=True)
+    target = models.CharField(max_length=200)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.action} {self.target}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.pk is not None:
+            raise ValueError("Audit events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise ValueError("Audit events are append-only")

@@ -1,0 +1,33 @@
+"""Role checks. Outsiders get 404 (they learn nothing); members with too low a role get 403."""
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+from registry.errors import Forbidden, NotFound
+from registry.models import Membership, Role, Team
+
+User = AbstractBaseUser | AnonymousUser
+
+
+def team_role(user: User, team_id: int) -> str | None:
+    if not user.is_authenticated:
+        return None
+    if user.is_staff:
+        return Role.OWNER
+    return Membership.objects.filter(user=user, team_id=team_id).values_list("role", flat=True).first()
+
+
+def require_role(user: User, team_id: int, role: str, *, what: str = "Not found") -> str:
+    current = team_role(user, team_id)
+    if current is None:
+        raise NotFound(what)
+    if Role.rank(current) < Role.rank(role):
+        raise Forbidden(f"This needs the {role} role in the team; you are {current}")
+    return current
+
+
+def require_team(user: User, slug: str, role: str) -> Team:
+    team = Team.objects.filter(slug=slug).first()
+    if team is None:
+        raise NotFound(f"Team {slug!r} not found", field="team")
+    require_role(user, team.id, role, what=f"Team {slug!r} not found")
+    return team

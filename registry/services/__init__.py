@@ -1,0 +1,13 @@
+"""Every change to the registry goes through one of these functions, which audit it atomically."""
+
+from registry.services.aliases import alias_delete, alias_set
+from registry.services.audit import audit_record
+from registry.services.models import model_create, model_update
+from registry.services.teams import membership_remove, membership_set, team_create
+from registry.services.validation import version_validate
+from registry.services.versions import VersionMetadata, version_create
+
+__all__ = [
+    "VersionMetadata", "alias_delete", "alias_set", "audit_record", "membership_remove", "membership_set",
+    "model_create", "model_update", "team_create", "version_create", "version_validate",
+]

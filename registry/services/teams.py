@@ -1,0 +1,54 @@
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from registry.errors import Conflict, ModelyardError, NotFound
+from registry.models import Membership, Role, Team
+from registry.permissions import User
+from registry.services.audit import audit_record
+
+
+@transaction.atomic
+def team_create(*, actor: User, slug: str, name: str, ip: str | None = None) -> Team:
+    if Team.objects.filter(slug=slug).exists():
+        raise Conflict(f"Team {slug!r} already exists", field="slug")
+    team = Team.objects.create(slug=slug, name=name or slug)
+    Membership.objects.create(user=actor, team=team, role=Role.OWNER)
+    audit_record(actor=actor, action="team.create", target=f"team:{slug}", team=team, after={"name": team.name}, ip=ip)
+    return team
+
+
+@transaction.atomic
+def membership_set(*, actor: User, team: Team, username: str, role: str, ip: str | None = None) -> Membership:
+    user = get_user_model().objects.filter(username=username, is_active=True).first()
+    if user is None:
+        raise NotFound(f"User {username!r} not found", field="username")
+    membership = Membership.objects.select_for_update().filter(team=team, user=user).first()
+    before = {"role": membership.role} if membership else None
+    if membership and membership.role == Role.OWNER and role != Role.OWNER:
+        _keep_an_owner(team, excluding=membership)
+    if membership is None:
+        membership = Membership.objects.create(team=team, user=user, role=role)
+    else:
+        membership.role = role
+        membership.save(update_fields=["role"])
+    audit_record(actor=actor, action="membership.set", target=f"team:{team.slug}/user:{username}", team=team,
+                 before=before, after={"role": role}, ip=ip)
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, actor: User, team: Team, username: str, ip: str | None = None) -> None:
+    membership = Membership.objects.select_for_update().filter(team=team, user__username=username).first()
+    if membership is None:
+        raise NotFound(f"{username!r} is not a member of {team.slug!r}", field="username")
+    if membership.role == Role.OWNER:
+        _keep_an_owner(team, excluding=membership)
+    membership.delete()
+    audit_record(actor=actor, action="membership.remove", target=f"team:{team.slug}/user:{username}", team=team,
+                 before={"role": membership.role}, ip=ip)
+
+
+def _keep_an_owner(team: Team, *, excluding: Membership) -> None:
+    owners = Membership.objects.select_for_update().filter(team=team, role=Role.OWNER).exclude(pk=excluding.pk)
+    if not owners.exists():
+        raise ModelyardError("A team must keep at least one owner", field="role", code="last_owner")

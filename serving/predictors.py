@@ -1,0 +1,91 @@
+"""Per-process cache of loaded runtimes, keyed by (version id, sha256).
+
+LRU under a memory budget; concurrent first requests for one version wait for a single load.
+"""
+
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from registry.artifacts import artifact_local_path, file_sha256
+from registry.errors import Unavailable
+from serving.runtimes import Runtime, RuntimeLoadError, load_runtime
+
+
+@dataclass(frozen=True)
+class VersionRef:
+    """What the cache needs to know of a version; cheap to keep in a routing table."""
+
+    id: int
+    sha256: str
+    format: str
+    storage_key: str
+
+    @property
+    def key(self) -> tuple[int, str]:
+        return (self.id, self.sha256)
+
+
+class PredictorCache:
+    def __init__(self, budget_bytes: int) -> None:
+        self.budget_bytes = budget_bytes
+        self._entries: OrderedDict[tuple[int, str], Runtime] = OrderedDict()
+        self._lock = threading.Lock()
+        self._loading: dict[tuple[int, str], threading.Lock] = {}
+        self.load_seconds: dict[tuple[int, str], float] = {}
+
+    def get(self, ref: VersionRef) -> Runtime:
+        with self._lock:
+            runtime = self._entries.get(ref.key)
+            if runtime is not None:
+                self._entries.move_to_end(ref.key)
+                return runtime
+            key_lock = self._loading.setdefault(ref.key, threading.Lock())
+        with key_lock:  # one loader per version; the others wait here and find it cached
+            with self._lock:
+                runtime = self._entries.get(ref.key)
+            if runtime is None:
+                runtime = self._load(ref)
+                self._store(ref.key, runtime)
+        with self._lock:
+            self._loading.pop(ref.key, None)
+        return runtime
+
+    def _load(self, ref: VersionRef) -> Runtime:
+        started = time.perf_counter()
+        path = artifact_local_path(ref.storage_key, ref.sha256)
+        # The file on disk must still be the one that was uploaded and validated.
+        if not path.exists() or file_sha256(path) != ref.sha256:
+            raise Unavailable("The model artifact is missing or changed after upload; this version cannot serve",
+                              code="artifact_integrity")
+        try:
+            runtime = load_runtime(ref.format, path)
+        except RuntimeLoadError as exc:
+            raise Unavailable(f"The model cannot be loaded: {exc}", code="load_failed") from None
+        self.load_seconds[ref.key] = time.perf_counter() - started
+        return runtime
+
+    def _store(self, key: tuple[int, str], runtime: Runtime) -> None:
+        with self._lock:
+            self._entries[key] = runtime
+            while len(self._entries) > 1 and self.used_bytes() > self.budget_bytes:
+                evicted, _ = self._entries.popitem(last=False)
+                self.load_seconds.pop(evicted, None)
+
+    def used_bytes(self) -> int:
+        return sum(runtime.memory_bytes for runtime in self._entries.values())
+
+    def loaded(self) -> list[tuple[int, str]]:
+        with self._lock:
+            return list(self._entries)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self.load_seconds.clear()
+
+
+predictors = PredictorCache(settings.MODELYARD_PREDICTOR_CACHE_BYTES)

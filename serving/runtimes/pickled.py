@@ -1,0 +1,26 @@
+"""scikit-learn models saved with pickle or joblib.
+
+Loading a pickle runs code chosen by whoever wrote the file, so the deployment must opt in
+(MODELYARD_ALLOW_PICKLE) and only trusted publishers may upload such files.
+"""
+
+from pathlib import Path
+from typing import Any
+
+import joblib
+from django.conf import settings
+
+from serving.runtimes.base import RuntimeLoadError
+from serving.runtimes.estimator import EstimatorRuntime
+
+
+class PickleRuntime(EstimatorRuntime):
+    format = "pickle"
+
+    def _load(self, path: Path) -> Any:
+        if not settings.MODELYARD_ALLOW_PICKLE:
+            raise RuntimeLoadError("Pickle and joblib artifacts are disabled on this deployment")
+        try:
+            return joblib.load(path)
+        except Exception as exc:
+            raise RuntimeLoadError(f"Cannot unpickle this model: {exc}") from None
