@@ -5,6 +5,7 @@ With nothing set, Modelyard runs embedded: SQLite (WAL), artifacts on local disk
 ``DATABASE_URL`` switches to PostgreSQL, ``REDIS_URL`` to Redis for the broker and the cache.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,10 +15,10 @@ from django.core.exceptions import ImproperlyConfigured
 from config.env import env_bool, env_choice, env_int, env_list, env_path, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-DATA_DIR = env_path("MODELYARD_DATA_DIR", BASE_DIR / "data")
-
 MODELYARD_ENV = env_choice("MODELYARD_ENV", "development", ("development", "production", "test"))
 PRODUCTION = MODELYARD_ENV == "production"
+TESTING = MODELYARD_ENV == "test"
+DATA_DIR = env_path("MODELYARD_DATA_DIR", BASE_DIR / "data" / ("test" if TESTING else ""))
 
 if PRODUCTION:
     SECRET_KEY = env_str("SECRET_KEY", "")
@@ -41,6 +42,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_filters",
     "django_celery_beat",
     "django_prometheus",
@@ -117,7 +119,8 @@ else:
         }
     }
 
-CELERY_TASK_DEFAULT_QUEUE = env_str("MODELYARD_CELERY_QUEUE", "modelyard")
+# Each test run gets its own queue so that a stray worker or an earlier run never takes its tasks.
+CELERY_TASK_DEFAULT_QUEUE = env_str("MODELYARD_CELERY_QUEUE", f"modelyard-test-{os.getpid()}" if TESTING else "modelyard")
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
@@ -171,6 +174,7 @@ STORAGES = {
 MEDIA_ROOT = DATA_DIR / "media"
 STATIC_URL = "/static/"
 STATIC_ROOT = env_path("MODELYARD_STATIC_ROOT", BASE_DIR / "staticfiles")
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 # Uploads stream through a hashing handler to a temporary file; nothing is held in memory.
 FILE_UPLOAD_HANDLERS = ["registry.uploads.HashingUploadHandler"]
@@ -229,6 +233,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI assets come from the installed sidecar package: the docs work offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Security --------------------------------------------------------------------------------

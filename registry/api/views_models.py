@@ -72,8 +72,9 @@ class VersionListView(ApiView):
         """Multipart upload: ``file`` plus optional sha256, signature, input_example, metrics, ..."""
         model = model_get_for_user(user=request.user, name=name, role=Role.MAINTAINER)
         self._refuse_oversized(request)
+        request.data  # parse now: the upload handler may stop mid-stream and flag the request
+        self._refuse_oversized(request)
         data = self.valid_data(VersionUploadSerializer)
-        self._refuse_oversized(request)  # the handler may have stopped reading mid-stream
         upload = data.pop("file")
         version = services.version_create(actor=request.user, model=model, upload=upload,
                                           meta=services.VersionMetadata(**data), ip=client_ip(request))

@@ -1,11 +1,16 @@
 """What a loaded scikit-learn estimator answers, whichever file format it came from."""
 
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from serving.runtimes.base import Runtime, RuntimeLoadError
+
+# Named columns are matched to feature_names_in_ before the batch is built, so the array's
+# missing column names carry no risk; the warning would fire on every request.
+warnings.filterwarnings("ignore", message="X does not have valid feature names")
 
 
 class EstimatorRuntime(Runtime):

@@ -1,0 +1,161 @@
+"""Shared fixtures: personas, authenticated clients, real model artifacts and real workers."""
+
+import io
+import pickle
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from registry import services
+from registry.models import Membership, ModelVersion, RegisteredModel, Role, Team
+from registry.tests.factories import MembershipFactory, RegisteredModelFactory, TeamFactory, UserFactory
+from registry.uploads import uploaded_file_from_bytes
+
+
+@pytest.fixture(autouse=True)
+def artifact_root(request: pytest.FixtureRequest, tmp_path: Path, settings: Any) -> Path:
+    """Each test writes artifacts to its own folder, so 'nothing left behind' is checkable.
+
+    Integration tests keep the default folder, which the worker process they start also uses.
+    """
+    if request.node.get_closest_marker("integration"):
+        return Path(settings.DATA_DIR) / "artifacts"
+    root = tmp_path / "artifacts"
+    settings.STORAGES = {**settings.STORAGES, "artifacts": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(root)}}}
+    return root
+
+
+def stored_files(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
+
+# --- personas -------------------------------------------------------------------------------
+
+@pytest.fixture
+def team(db: None) -> Team:
+    return TeamFactory(slug="acme")
+
+
+def _member(team: Team, username: str, role: str) -> Any:
+    return MembershipFactory(team=team, user=UserFactory(username=username), role=role).user
+
+
+@pytest.fixture
+def owner(team: Team) -> Any:
+    return _member(team, "olivia-owner", Role.OWNER)
+
+
+@pytest.fixture
+def maintainer(team: Team) -> Any:
+    return _member(team, "mo-maintainer", Role.MAINTAINER)
+
+
+@pytest.fixture
+def teammate(team: Team) -> Any:
+    """A predictor: reads and predicts, cannot upload or move aliases."""
+    return _member(team, "tom-teammate", Role.PREDICTOR)
+
+
+@pytest.fixture
+def viewer(team: Team) -> Any:
+    return _member(team, "vera-viewer", Role.VIEWER)
+
+
+@pytest.fixture
+def outsider(db: None) -> Any:
+    other = TeamFactory(slug="other-team")
+    return MembershipFactory(team=other, user=UserFactory(username="oscar-outsider"), role=Role.OWNER).user
+
+
+def client_for(user: Any | None) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+    return client
+
+
+@pytest.fixture
+def as_user() -> Callable[[Any], APIClient]:
+    return client_for
+
+
+# --- artifacts ------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def iris_onnx() -> tuple[bytes, list[list[float]]]:
+    from registry.demo.artifacts import iris_onnx as build
+
+    return build()
+
+
+@pytest.fixture(scope="session")
+def recommender_skops() -> tuple[bytes, list[list[float]]]:
+    from registry.demo.artifacts import recommender_skops as build
+
+    return build(items=60, dims=8)
+
+
+@pytest.fixture(scope="session")
+def iris_estimator() -> Any:
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
+    features, labels = load_iris(return_X_y=True)
+    return LogisticRegression(max_iter=1000).fit(features, labels)
+
+
+@pytest.fixture(scope="session")
+def iris_skops(iris_estimator: Any) -> bytes:
+    import skops.io as sio
+
+    return sio.dumps(iris_estimator)
+
+
+@pytest.fixture(scope="session")
+def iris_pickle(iris_estimator: Any) -> bytes:
+    return pickle.dumps(iris_estimator)
+
+
+@pytest.fixture(scope="session")
+def iris_joblib(iris_estimator: Any) -> bytes:
+    import joblib
+
+    buffer = io.BytesIO()
+    joblib.dump(iris_estimator, buffer, compress=3)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def model(team: Team, owner: Any) -> RegisteredModel:
+    return RegisteredModelFactory(team=team, name="iris", created_by=owner)
+
+
+def make_version(model: RegisteredModel, actor: Any, data: bytes, *, filename: str = "model.bin",
+                 validate: bool = True, **meta: Any) -> ModelVersion:
+    with uploaded_file_from_bytes(filename, data) as upload:
+        version = services.version_create(actor=actor, model=model, upload=upload,
+                                          meta=services.VersionMetadata(**meta))
+    return services.version_validate(version_id=version.id) if validate else version
+
+
+@pytest.fixture
+def ready_iris(model: RegisteredModel, owner: Any, iris_onnx: tuple[bytes, Any]) -> ModelVersion:
+    version = make_version(model, owner, iris_onnx[0], filename="iris.onnx", input_example=iris_onnx[1])
+    assert version.status == "ready", version.status_message
+    services.alias_set(actor=owner, model=model, name="production", version=version)
+    return version
+
+
+@pytest.fixture
+def iris_rows() -> list[list[float]]:
+    return np.array([[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]).tolist()
+
+
+__all__ = ["Membership", "client_for", "make_version", "settings", "stored_files"]
