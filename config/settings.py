@@ -120,7 +120,9 @@ else:
     }
 
 # Each test run gets its own queue so that a stray worker or an earlier run never takes its tasks.
-CELERY_TASK_DEFAULT_QUEUE = env_str("MODELYARD_CELERY_QUEUE", f"modelyard-test-{os.getpid()}" if TESTING else "modelyard")
+CELERY_TASK_DEFAULT_QUEUE = env_str(
+    "MODELYARD_CELERY_QUEUE", f"modelyard-test-{os.getpid()}" if TESTING else "modelyard"
+)
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
@@ -179,7 +181,9 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # Uploads stream through a hashing handler to a temporary file; nothing is held in memory.
 FILE_UPLOAD_HANDLERS = ["registry.uploads.HashingUploadHandler"]
 FILE_UPLOAD_MAX_MEMORY_SIZE = 0
-FILE_UPLOAD_TEMP_DIR = None
+# Next to the artifacts, so that keeping an upload is a rename, not a second copy across disks.
+FILE_UPLOAD_TEMP_DIR = str(DATA_DIR / "uploads-tmp")
+Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MODELYARD_MAX_BODY_BYTES", 10 * 1024 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 50
 DATA_UPLOAD_MAX_NUMBER_FILES = 1

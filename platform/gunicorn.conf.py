@@ -35,6 +35,9 @@ preload_app = False
 accesslog = "-"
 # The heartbeat file lives in RAM: on an overlay or read-only root, /tmp writes can stall or fail.
 worker_tmp_dir = "/dev/shm"
+# Nobody runs gunicornc inside the container, and its default socket under $HOME (/app, read-only for
+# the app user) would only fail with a warning at every start.
+control_socket_disable = True
 
 
 def on_starting(server: Arbiter) -> None:

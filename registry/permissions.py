@@ -16,10 +16,10 @@ def team_role(user: User, team_id: int) -> str | None:
     return Membership.objects.filter(user=user, team_id=team_id).values_list("role", flat=True).first()
 
 
-def require_role(user: User, team_id: int, role: str, *, what: str = "Not found") -> str:
+def require_role(user: User, team_id: int, role: str, *, what: str = "Not found", field: str | None = None) -> str:
     current = team_role(user, team_id)
     if current is None:
-        raise NotFound(what)
+        raise NotFound(what, field=field)
     if Role.rank(current) < Role.rank(role):
         raise Forbidden(f"This needs the {role} role in the team; you are {current}")
     return current
@@ -29,5 +29,5 @@ def require_team(user: User, slug: str, role: str) -> Team:
     team = Team.objects.filter(slug=slug).first()
     if team is None:
         raise NotFound(f"Team {slug!r} not found", field="team")
-    require_role(user, team.id, role, what=f"Team {slug!r} not found")
+    require_role(user, team.id, role, what=f"Team {slug!r} not found", field="team")
     return team

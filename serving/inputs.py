@@ -67,7 +67,8 @@ def parse_inputs(inputs: Any, signature: dict[str, Any], max_rows: int) -> np.nd
     features = spec.get("features")
     if features is not None and array.shape[1] != features:
         raise _bad(f"Each row must have {features} features; got {array.shape[1]}", "wrong_feature_count")
-    array = array.astype(spec.get("dtype", "float64"), copy=False)
+    with np.errstate(over="ignore"):  # values too large for the dtype become inf, refused just below
+        array = array.astype(spec.get("dtype", "float64"), copy=False)
     if array.dtype.kind == "f" and not np.isfinite(array).all():
         raise _bad("Inputs contain NaN or infinity", "not_finite")
     return array

@@ -9,8 +9,14 @@ from registry import services
 from registry.api.base import ApiView, client_ip
 from registry.api.filters import AuditEventFilter, ModelVersionFilter, RegisteredModelFilter
 from registry.api.serializers import (
-    AliasSerializer, AliasSetSerializer, AuditEventSerializer, ModelCreateSerializer, ModelUpdateSerializer,
-    ModelVersionSerializer, RegisteredModelSerializer, VersionUploadSerializer,
+    AliasSerializer,
+    AliasSetSerializer,
+    AuditEventSerializer,
+    ModelCreateSerializer,
+    ModelUpdateSerializer,
+    ModelVersionSerializer,
+    RegisteredModelSerializer,
+    VersionUploadSerializer,
 )
 from registry.artifacts import artifact_storage
 from registry.errors import PayloadTooLarge
@@ -72,7 +78,7 @@ class VersionListView(ApiView):
         """Multipart upload: ``file`` plus optional sha256, signature, input_example, metrics, ..."""
         model = model_get_for_user(user=request.user, name=name, role=Role.MAINTAINER)
         self._refuse_oversized(request)
-        request.data  # parse now: the upload handler may stop mid-stream and flag the request
+        _ = request.data  # parse now: the upload handler may stop mid-stream and flag the request
         self._refuse_oversized(request)
         data = self.valid_data(VersionUploadSerializer)
         upload = data.pop("file")

@@ -34,7 +34,9 @@ def model_create(
 
 
 @transaction.atomic
-def model_update(*, actor: User, model: RegisteredModel, changes: dict[str, Any], ip: str | None = None) -> RegisteredModel:
+def model_update(
+    *, actor: User, model: RegisteredModel, changes: dict[str, Any], ip: str | None = None
+) -> RegisteredModel:
     model = RegisteredModel.objects.select_for_update().get(pk=model.pk)
     before = {field: getattr(model, field) for field in changes}
     for field, value in changes.items():

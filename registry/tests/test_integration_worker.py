@@ -1,0 +1,78 @@
+"""End to end with a real Celery worker process on the configured broker and database."""
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+
+from registry.models import ModelVersion
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+def database_url() -> str:
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{Path(db['NAME']).resolve()}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.fixture
+def worker() -> Iterator[subprocess.Popen]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "MODELYARD_DATA_DIR": str(settings.DATA_DIR),
+        "MODELYARD_CELERY_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
+    }
+    log = Path(settings.DATA_DIR) / "worker.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "-l", "info",
+             "-Q", settings.CELERY_TASK_DEFAULT_QUEUE, "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            env=env, stdout=out, stderr=subprocess.STDOUT, cwd=settings.BASE_DIR,
+        )
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def wait_for_status(number: int, timeout: float = 90.0) -> ModelVersion:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        version = ModelVersion.objects.get(version=number)
+        if version.status in ("ready", "failed"):
+            return version
+        time.sleep(0.25)
+    log = (Path(settings.DATA_DIR) / "worker.log").read_text(errors="replace")[-3000:]
+    raise AssertionError(f"version {number} still {version.status} after {timeout}s; worker log:\n{log}")
+
+
+def test_an_uploaded_model_is_validated_by_a_real_worker_then_served(worker, as_user, maintainer, model,
+                                                                      iris_onnx, iris_rows):
+    client = as_user(maintainer)
+    good = client.post("/api/v1/models/iris/versions",
+                       {"file": SimpleUploadedFile("iris.onnx", iris_onnx[0])}, format="multipart")
+    bad = client.post("/api/v1/models/iris/versions",
+                      {"file": SimpleUploadedFile("iris.onnx", iris_onnx[0][:300])}, format="multipart")
+    assert (good.status_code, bad.status_code) == (201, 201)
+    assert good.json()["status"] == "pending"
+
+    ready, failed = wait_for_status(1), wait_for_status(2)
+    assert ready.status == "ready", ready.status_message
+    assert failed.status == "failed" and "onnxruntime cannot load" in failed.status_message
+
+    assert client.put("/api/v1/models/iris/aliases/production", {"version": 1}, format="json").status_code == 200
+    response = client.post("/api/v1/models/iris/aliases/production/predict", {"inputs": iris_rows}, format="json")
+    assert response.status_code == 200 and response.json()["outputs"]["labels"] == [0, 2]
