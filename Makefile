@@ -26,6 +26,7 @@ run: demo
 	$(VENV)/bin/honcho start -f Procfile
 
 test: install
+	$(VENV)/bin/ruff check .
 	MODELYARD_ENV=test $(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install
