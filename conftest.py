@@ -2,7 +2,7 @@
 
 import io
 import pickle
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,17 @@ def artifact_root(request: pytest.FixtureRequest, tmp_path: Path, settings: Any)
     settings.STORAGES = {**settings.STORAGES, "artifacts": {
         "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(root)}}}
     return root
+
+
+@pytest.fixture(autouse=True)
+def fresh_serving_caches() -> Iterator[None]:
+    """Per-process caches outlive a test's rolled-back transaction; ids may be reused after it."""
+    from serving import bus
+    from serving.predictors import predictors
+
+    bus._dispatch("*")
+    predictors.clear()
+    yield
 
 
 def stored_files(root: Path) -> list[Path]:

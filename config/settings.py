@@ -12,7 +12,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_choice, env_int, env_list, env_path, env_str
+from config.env import env_bool, env_choice, env_float, env_int, env_list, env_path, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 MODELYARD_ENV = env_choice("MODELYARD_ENV", "development", ("development", "production", "test"))
@@ -196,6 +196,15 @@ MODELYARD_PREDICT_MAX_ROWS = env_int("MODELYARD_PREDICT_MAX_ROWS", 10_000, minim
 MODELYARD_SKOPS_TRUSTED_PREFIXES = tuple(
     env_list("MODELYARD_SKOPS_TRUSTED_PREFIXES", ["sklearn.", "numpy.", "scipy.sparse."])
 )
+# Serve scikit-learn versions through onnxruntime when skl2onnx converts them exactly (checked at validation).
+MODELYARD_ONNX_ACCELERATION = env_bool("MODELYARD_ONNX_ACCELERATION", True)
+# Per model and process: predictions running at once, and how long a request may wait for a slot
+# before it gets 503 + Retry-After. Nothing queues beyond that.
+MODELYARD_MAX_IN_FLIGHT = env_int("MODELYARD_MAX_IN_FLIGHT", 8, minimum=1)
+MODELYARD_QUEUE_WAIT_SECONDS = env_float("MODELYARD_QUEUE_WAIT_SECONDS", 0.5)
+# A model call past this answers 504 'model_timeout'; 0 runs the model inline with no limit.
+MODELYARD_PREDICT_TIMEOUT_SECONDS = env_float("MODELYARD_PREDICT_TIMEOUT_SECONDS", 30.0)
+MODELYARD_MODEL_THREADS = env_int("MODELYARD_MODEL_THREADS", 8, minimum=1)
 MODELYARD_PREDICTOR_CACHE_BYTES = env_int("MODELYARD_PREDICTOR_CACHE_BYTES", 2 * 1024**3, minimum=1)
 
 # --- Auth ------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from rest_framework.permissions import AllowAny
 
 from config import auth_views
 from serving import health
+from serving.api import v2
 
 admin.site.site_header = "Modelyard console"
 admin.site.site_title = "Modelyard"
@@ -18,6 +19,8 @@ urlpatterns = [
     path("api/auth/token/revoke", auth_views.TokenRevokeView.as_view(), name="token-revoke"),
     path("api/v1/", include("registry.api.urls")),
     path("api/v1/", include("serving.api.urls")),
+    path("v2", v2.server_metadata, name="v2-server"),
+    path("v2/", include("serving.api.v2_urls")),
     path("api/schema", SpectacularAPIView.as_view(permission_classes=[AllowAny]), name="schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="schema", permission_classes=[AllowAny]), name="docs"),
     path("healthz", health.healthz, name="healthz"),

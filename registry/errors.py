@@ -43,3 +43,18 @@ class ModelFailed(ModelyardError):
 
     status = 500
     code = "model_error"
+
+
+class ModelTimeout(ModelyardError):
+    status = 504
+    code = "model_timeout"
+
+
+class MethodNotAllowed(ModelyardError):
+    status = 405
+    code = "method_not_allowed"
+
+
+class UnsupportedMediaType(ModelyardError):
+    status = 415
+    code = "unsupported_media_type"

@@ -55,6 +55,8 @@ class RegisteredModel(models.Model):
     description = models.TextField(blank=True, default="")
     tags = models.JSONField(default=dict, blank=True)
     protected_aliases = models.JSONField(default=list, blank=True)
+    # Opt-in: identical inputs to one version are answered from Redis for this many seconds (0 = off).
+    response_cache_seconds = models.PositiveIntegerField(default=0)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -105,6 +107,12 @@ class ModelVersion(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     validated_at = models.DateTimeField(null=True, blank=True)
+    # What actually answers predictions: the original, or an ONNX conversion proven equivalent at
+    # validation. The original artifact stays the source of truth; the conversion is derived.
+    serving_format = models.CharField(max_length=20, blank=True, default="")
+    serving_storage_key = models.CharField(max_length=300, blank=True, default="")
+    serving_sha256 = models.CharField(max_length=64, blank=True, default="")
+    serving_note = models.TextField(blank=True, default="")
 
     class Meta:
         ordering = ["model", "-version"]

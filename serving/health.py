@@ -36,5 +36,8 @@ def readyz(request: HttpRequest) -> JsonResponse:
             results[name] = "ok"
         except Exception as exc:  # a probe reports every failure rather than raising
             results[name] = f"error: {type(exc).__name__}: {exc}"
+    from serving import warmup
+
+    results["models"] = "ok" if warmup.is_ready() else f"warming ({warmup.state['loaded']} loaded)"
     ready = all(value == "ok" for value in results.values())
     return JsonResponse({"status": "ready" if ready else "not_ready", "checks": results}, status=200 if ready else 503)

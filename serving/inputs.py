@@ -51,6 +51,8 @@ def parse_inputs(inputs: Any, signature: dict[str, Any], max_rows: int) -> np.nd
     if isinstance(inputs, dict):
         raw = _from_columns(inputs, spec.get("columns"))
         rows = len(raw[0]) if raw else 0
+    elif isinstance(inputs, np.ndarray):  # already a tensor (Open Inference Protocol)
+        raw, rows = inputs, (len(inputs) if inputs.ndim else 0)
     elif isinstance(inputs, list):
         raw, rows = inputs, len(inputs)
     else:

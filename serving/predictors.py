@@ -12,6 +12,7 @@ from django.conf import settings
 
 from registry.artifacts import artifact_local_path, file_sha256
 from registry.errors import Unavailable
+from serving import metrics
 from serving.runtimes import Runtime, RuntimeLoadError, load_runtime
 
 
@@ -65,7 +66,8 @@ class PredictorCache:
             runtime = load_runtime(ref.format, path)
         except RuntimeLoadError as exc:
             raise Unavailable(f"The model cannot be loaded: {exc}", code="load_failed") from None
-        self.load_seconds[ref.key] = time.perf_counter() - started
+        self.load_seconds[ref.key] = elapsed = time.perf_counter() - started
+        metrics.LOAD_SECONDS.labels(ref.format).observe(elapsed)
         return runtime
 
     def _store(self, key: tuple[int, str], runtime: Runtime) -> None:
@@ -74,6 +76,7 @@ class PredictorCache:
             while len(self._entries) > 1 and self.used_bytes() > self.budget_bytes:
                 evicted, _ = self._entries.popitem(last=False)
                 self.load_seconds.pop(evicted, None)
+            metrics.LOADED.set(len(self._entries))
 
     def used_bytes(self) -> int:
         return sum(runtime.memory_bytes for runtime in self._entries.values())

@@ -1,11 +1,26 @@
+import time
+
+import pytest
+
+from serving import warmup
+from serving.predictors import predictors
+
+
 def test_healthz_answers_without_auth(client):
     assert client.get("/healthz").json() == {"status": "ok"}
 
 
-def test_readyz_checks_database_cache_and_broker(client, db):
-    response = client.get("/readyz")
-    assert response.status_code == 200, response.json()
-    assert response.json()["checks"] == {"database": "ok", "cache": "ok", "broker": "ok"}
+@pytest.mark.django_db(transaction=True)
+def test_readyz_waits_for_aliased_models_to_load(client, ready_iris):
+    warmup.reset()
+    predictors.clear()
+    first = client.get("/readyz")
+    assert first.status_code == 503 and first.json()["checks"]["models"].startswith("warming")
+    deadline = time.monotonic() + 20
+    while (response := client.get("/readyz")).status_code != 200 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert response.json()["checks"] == {"database": "ok", "cache": "ok", "broker": "ok", "models": "ok"}
+    assert (ready_iris.id, ready_iris.serving_sha256) in predictors.loaded()
 
 
 def test_schema_and_docs_are_public(client, db):

@@ -8,6 +8,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 PUBLIC = {
     "api/auth/token", "api/auth/token/refresh", "api/auth/token/revoke",
     "api/schema", "api/docs", "healthz", "readyz", "metrics", "admin/login/", "admin/logout/",
+    "v2", "v2/health/live", "v2/health/ready",
 }
 METHODS = ["get", "post", "put", "patch", "delete"]
 

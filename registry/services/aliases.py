@@ -4,7 +4,6 @@ from registry.errors import Conflict, ModelyardError, NotFound
 from registry.models import ModelAlias, ModelVersion, RegisteredModel, VersionStatus
 from registry.permissions import User
 from registry.services.audit import audit_record
-from registry.signals import routing_changed
 
 
 def _check_alias_name(name: str) -> None:
@@ -38,7 +37,6 @@ def alias_set(*, actor: User, model: RegisteredModel, name: str, version: ModelV
         alias.save(update_fields=["version", "updated_by", "updated_at"])
     audit_record(actor=actor, action="alias.set", target=f"model:{model.name}@{name}", team=model.team,
                  before=before, after={"version": version.version}, ip=ip)
-    transaction.on_commit(lambda: routing_changed.send(sender=ModelAlias, model_name=model.name))
     return alias
 
 
@@ -52,4 +50,3 @@ def alias_delete(*, actor: User, model: RegisteredModel, name: str, ip: str | No
     alias.delete()
     audit_record(actor=actor, action="alias.delete", target=f"model:{model.name}@{name}", team=model.team,
                  before=before, ip=ip)
-    transaction.on_commit(lambda: routing_changed.send(sender=ModelAlias, model_name=model.name))

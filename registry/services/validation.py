@@ -1,16 +1,19 @@
 """Validation runs on a Celery worker: load the artifact with its runtime and prove it answers."""
 
+import hashlib
 import logging
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
-from registry.artifacts import artifact_local_path, file_sha256
+from registry.artifacts import artifact_delete, artifact_local_path, artifact_new_key, artifact_save, file_sha256
 from registry.errors import ModelyardError
-from registry.models import ModelVersion, VersionStatus
+from registry.models import ModelFormat, ModelVersion, VersionStatus
 from registry.services.audit import audit_record
 from registry.signatures import signature_conflicts, signature_merge
 
@@ -22,6 +25,14 @@ class ValidationFailed(Exception):
     """A reason a person can act on; it becomes the version's status_message."""
 
 
+@dataclass
+class Outcome:
+    status: str
+    message: str
+    signature: dict[str, Any]
+    serving: dict[str, str] = field(default_factory=dict)
+
+
 def version_validate(*, version_id: int) -> ModelVersion:
     """Idempotent: a version already ready or failed is left alone; a redelivered task re-checks."""
     with transaction.atomic():
@@ -31,19 +42,16 @@ def version_validate(*, version_id: int) -> ModelVersion:
         version.status = VersionStatus.VALIDATING
         version.save(update_fields=["status"])
     try:
-        signature, message = _check(version), "Validated"
-        status = VersionStatus.READY
+        outcome = _check(version)
     except ValidationFailed as exc:
-        signature, message, status = version.signature, str(exc), VersionStatus.FAILED
+        outcome = Outcome(VersionStatus.FAILED, str(exc), version.signature)
     except Exception as exc:  # never leave a version stuck in 'validating'
         logger.exception("validation of version %s crashed", version_id)
-        signature, status = version.signature, VersionStatus.FAILED
-        message = f"Validation crashed: {type(exc).__name__}: {exc}"
-    return _finish(version_id, status=status, message=message, signature=signature)
+        outcome = Outcome(VersionStatus.FAILED, f"Validation crashed: {type(exc).__name__}: {exc}", version.signature)
+    return _finish(version_id, outcome)
 
 
-def _check(version: ModelVersion) -> dict[str, Any]:
-    from serving.inputs import parse_inputs
+def _check(version: ModelVersion) -> Outcome:
     from serving.runtimes import RuntimeLoadError, load_runtime
 
     path = artifact_local_path(version.storage_key, version.sha256)
@@ -60,12 +68,13 @@ def _check(version: ModelVersion) -> dict[str, Any]:
     if conflicts:
         raise ValidationFailed("The declared signature does not match the model: " + "; ".join(conflicts))
     signature = signature_merge(version.signature, inferred)
-    if version.input_example is not None:
-        _run_example(runtime, parse_inputs, version.input_example, signature)
-    return signature
+    example = _run_example(runtime, version.input_example, signature) if version.input_example is not None else None
+    return Outcome(VersionStatus.READY, "Validated", signature, _serving(version, runtime, example))
 
 
-def _run_example(runtime: Any, parse_inputs: Any, example: Any, signature: dict[str, Any]) -> None:
+def _run_example(runtime: Any, example: Any, signature: dict[str, Any]) -> np.ndarray:
+    from serving.inputs import parse_inputs
+
     try:
         batch = parse_inputs(example, signature, settings.MODELYARD_PREDICT_MAX_ROWS)
     except ModelyardError as exc:
@@ -77,19 +86,49 @@ def _run_example(runtime: Any, parse_inputs: Any, example: Any, signature: dict[
     for name, value in outputs.items():
         if len(value) != len(batch):
             raise ValidationFailed(f"Output {name!r} has {len(value)} rows for {len(batch)} input rows")
-        if isinstance(value, np.ndarray) and value.dtype.kind == "O":
-            raise ValidationFailed(f"Output {name!r} is not a numeric or string array")
+    return batch
 
 
-@transaction.atomic
-def _finish(version_id: int, *, status: str, message: str, signature: dict[str, Any]) -> ModelVersion:
-    version = ModelVersion.objects.select_for_update().select_related("model__team").get(pk=version_id)
-    if version.status != VersionStatus.VALIDATING:
-        return version  # another delivery finished first
-    version.status, version.status_message = status, message
-    version.signature, version.validated_at = signature, timezone.now()
-    version.save(update_fields=["status", "status_message", "signature", "validated_at"])
-    audit_record(actor=None, action=f"version.{status}", target=f"model:{version.model.name}/v{version.version}",
-                 team=version.model.team, after={"status": status, "message": message})
-    logger.info("version %s %s: %s", version, status, message)
+def _serving(version: ModelVersion, runtime: Any, example: np.ndarray | None) -> dict[str, str]:
+    """Which artifact answers predictions, and why."""
+    original = {"serving_format": version.format, "serving_storage_key": version.storage_key,
+                "serving_sha256": version.sha256}
+    if version.format == ModelFormat.ONNX:
+        return {**original, "serving_note": "served by onnxruntime (uploaded as ONNX)"}
+    if not settings.MODELYARD_ONNX_ACCELERATION:
+        return {**original, "serving_note": "served by scikit-learn: ONNX acceleration is off"}
+    from serving.acceleration import accelerate
+
+    result = accelerate(runtime, example)
+    if result.onnx is None:
+        return {**original, "serving_note": result.note}
+    key = artifact_new_key(version.model_id).replace(".bin", ".onnx")
+    artifact_save(key, ContentFile(result.onnx))
+    return {"serving_format": ModelFormat.ONNX, "serving_storage_key": key,
+            "serving_sha256": hashlib.sha256(result.onnx).hexdigest(), "serving_note": result.note}
+
+
+def _finish(version_id: int, outcome: Outcome) -> ModelVersion:
+    with transaction.atomic():
+        version = ModelVersion.objects.select_for_update().select_related("model__team").get(pk=version_id)
+        if version.status == VersionStatus.VALIDATING:
+            _apply(version, outcome)
+            return version
+    # Another delivery finished first: drop the conversion this one made.
+    key = outcome.serving.get("serving_storage_key")
+    if key and key != version.storage_key and key != version.serving_storage_key:
+        artifact_delete(key)
     return version
+
+
+def _apply(version: ModelVersion, outcome: Outcome) -> None:
+    version.status, version.status_message = outcome.status, outcome.message
+    version.signature, version.validated_at = outcome.signature, timezone.now()
+    for name, value in outcome.serving.items():
+        setattr(version, name, value)
+    version.save(update_fields=["status", "status_message", "signature", "validated_at", *outcome.serving])
+    audit_record(actor=None, action=f"version.{outcome.status}",
+                 target=f"model:{version.model.name}/v{version.version}", team=version.model.team,
+                 after={"status": outcome.status, "message": outcome.message,
+                        "serving": outcome.serving.get("serving_note", "")})
+    logger.info("version %s %s: %s", version, outcome.status, outcome.message)

@@ -12,6 +12,9 @@ _DTYPES = {"tensor(float)": "float32", "tensor(double)": "float64", "tensor(int6
 # skl2onnx and most exporters name classifier outputs like this; the API speaks one vocabulary.
 _OUTPUT_NAMES = {"label": "labels", "output_label": "labels", "probabilities": "probabilities",
                  "output_probability": "probabilities"}
+# skl2onnx's names for regressors and neighbour models, mapped to the scikit-learn runtime's vocabulary
+# so a converted version answers exactly like its original.
+_SKL2ONNX_NAMES = {**_OUTPUT_NAMES, "variable": "predictions", "index": "ids", "distance": "distances"}
 
 
 class OnnxRuntime(Runtime):
@@ -35,13 +38,15 @@ class OnnxRuntime(Runtime):
             raise RuntimeLoadError(f"Unsupported ONNX input type {self.input.type}")
         self.dtype = _DTYPES[self.input.type]
         self.output_names = [output.name for output in self.session.get_outputs()]
+        from_sklearn = self.session.get_modelmeta().producer_name == "skl2onnx"
+        self.renames = _SKL2ONNX_NAMES if from_sklearn else _OUTPUT_NAMES
 
     def signature(self) -> dict[str, Any]:
         features = self.input.shape[1]
         return {
             "inputs": {"dtype": self.dtype, "features": features if isinstance(features, int) else None,
                        "columns": None},
-            "outputs": [_OUTPUT_NAMES.get(name, name) for name in self.output_names],
+            "outputs": [self.renames.get(name, name) for name in self.output_names],
         }
 
     def predict(self, batch: np.ndarray) -> dict[str, Any]:
@@ -50,5 +55,8 @@ class OnnxRuntime(Runtime):
         for name, value in zip(self.output_names, results, strict=True):
             if isinstance(value, list):  # ZipMap: a list of {class: probability} maps
                 value = [{str(k): float(v) for k, v in row.items()} for row in value]
-            outputs[_OUTPUT_NAMES.get(name, name)] = value
+            name = self.renames.get(name, name)
+            if name == "predictions" and value.ndim == 2 and value.shape[1] == 1:
+                value = value[:, 0]  # scikit-learn returns single-target predictions as a vector
+            outputs[name] = value
         return outputs

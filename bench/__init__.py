@@ -1,0 +1,1 @@
+"""`make bench`: Modelyard under gunicorn against a bare-Django floor, measured with wrk."""

@@ -1,0 +1,2 @@
+class BenchError(Exception):
+    """A reason the benchmark cannot go on, printed as is (no traceback): the message says what to do."""

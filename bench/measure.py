@@ -1,0 +1,107 @@
+"""One server's run: start, time readiness, check real answers, warm up, then every scenario with wrk."""
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench import load, servers
+from bench.artifacts import BATCH_ROWS, Artifacts
+from bench.errors import BenchError
+from bench.options import Options
+
+
+@dataclass(frozen=True)
+class Scenario:
+    key: str
+    label: str
+    batch: bool
+    connections: int
+
+
+def scenarios(options: Options) -> list[Scenario]:
+    return [
+        Scenario("1row_c1", "1 row", False, 1),
+        Scenario("1row_c32", "1 row", False, 32),
+        Scenario(f"{BATCH_ROWS}rows", f"{BATCH_ROWS:,} rows", True, options.batch_connections),
+    ]
+
+
+@dataclass
+class ServerRun:
+    label: str
+    ready_s: float
+    first_predict_ms: dict[str, float] = field(default_factory=dict)
+    # Probabilities answered for the first 1-row body, to check both servers run the same model.
+    answers: dict[str, list[float]] = field(default_factory=dict)
+    results: dict[str, dict[str, load.LoadResult]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ready_s": round(self.ready_s, 3), "first_predict_ms": self.first_predict_ms,
+                "scenarios": {model: {key: result.as_dict() for key, result in by_key.items()}
+                              for model, by_key in self.results.items()}}
+
+
+def predict_path(model: str) -> str:
+    return f"/api/v1/models/bench-{model}/aliases/production/predict"
+
+
+def _first_body(path: Path) -> bytes:
+    with path.open("rb") as bodies:
+        return bodies.readline().strip()
+
+
+def _check(label: str, port: int, model: str, body: bytes, rows: int, token: str) -> list[float]:
+    """One real request; anything but a 200 with one answer per row stops the bench with the server's words."""
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+    try:
+        status, payload = servers.call(port, "POST", predict_path(model), body, headers)
+    except OSError as exc:
+        raise BenchError(f"{label} {predict_path(model)}: {type(exc).__name__}: {exc}") from None
+    if status != 200:
+        raise BenchError(f"{label} answered {status} to POST {predict_path(model)} ({rows} rows):\n"
+                         f"{payload[:1000].decode(errors='replace')}")
+    try:
+        probabilities = json.loads(payload)["outputs"]["probabilities"]
+    except (ValueError, KeyError, TypeError):
+        raise BenchError(f"{label} answered 200 without outputs.probabilities: {payload[:500]!r}") from None
+    if len(probabilities) != rows:
+        raise BenchError(f"{label} answered {len(probabilities)} rows of probabilities for {rows} input rows")
+    return probabilities[0]
+
+
+def _measure_model(run: ServerRun, port: int, model: str, artifacts: Artifacts, token: str,
+                   options: Options) -> None:
+    url = f"http://127.0.0.1:{port}{predict_path(model)}"
+    if options.warmup:
+        # Warm caches, connections and branch predictors in every worker, and let the CPU clock settle.
+        load.run(url, artifacts.one_row_bodies, token, connections=32, seconds=options.warmup,
+                 threads=options.wrk_threads, timeout_s=5)
+    run.results[model] = {}
+    for scenario in scenarios(options):
+        bodies = artifacts.batch_bodies if scenario.batch else artifacts.one_row_bodies
+        print(f"  {run.label:9} {model:7} {scenario.label}, {scenario.connections} conn ...", flush=True)
+        run.results[model][scenario.key] = load.run(
+            url, bodies, token, connections=scenario.connections, seconds=options.duration,
+            threads=options.wrk_threads, timeout_s=10 if scenario.batch else 5,
+        )
+
+
+def measure(label: str, app: str, port: int, env: dict[str, str], token: str, artifacts: Artifacts,
+            options: Options, log: Path) -> ServerRun:
+    server = servers.start(label, app, port, env, log)
+    try:
+        run = ServerRun(label, servers.wait_ready(server))
+        print(f"  {label}: ready in {run.ready_s:.2f} s", flush=True)
+        one_row, batch = _first_body(artifacts.one_row_bodies), _first_body(artifacts.batch_bodies)
+        for model in options.models:
+            started = time.perf_counter()
+            run.answers[model] = _check(label, port, model, one_row, 1, token)
+            run.first_predict_ms[model] = round((time.perf_counter() - started) * 1000, 2)
+            _check(label, port, model, batch, BATCH_ROWS, token)
+        for model in options.models:
+            _measure_model(run, port, model, artifacts, token, options)
+        return run
+    finally:
+        servers.stop(server)

@@ -1,0 +1,77 @@
+"""Command-line options. `make bench` passes none, so BENCH_ARGS (a make or shell variable) is read too."""
+
+import argparse
+import os
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Options:
+    duration: int
+    warmup: int
+    batch_connections: int
+    wrk_threads: int
+    workers: str | None
+    threads: str | None
+    worker_class: str | None
+    port: int
+    floor_port: int
+    database_url: str
+    redis_url: str
+    models: tuple[str, ...]
+    skip_floor: bool
+    keep: bool
+    strict: bool
+    output: Path
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bench/run.py",
+        description="Benchmark Modelyard's predict endpoint against a bare-Django floor (see bench/README.md).",
+    )
+    parser.add_argument("--duration", type=int, default=5, help="seconds measured per scenario (default 5)")
+    parser.add_argument("--warmup", type=int, default=2, help="seconds of load before measuring each model (default 2)")
+    parser.add_argument("--batch-connections", type=int, default=8,
+                        help="connections for the 1,000-row scenario (default 8: 2 workers x 4 threads)")
+    parser.add_argument("--wrk-threads", type=int, default=1,
+                        help="wrk threads (default 1: the client shares the cores with the server)")
+    # None means: leave GUNICORN_* from the environment, or platform/gunicorn.conf.py's defaults, alone.
+    parser.add_argument("--workers", help="GUNICORN_WORKERS for both servers")
+    parser.add_argument("--threads", help="GUNICORN_THREADS for both servers")
+    parser.add_argument("--worker-class", help="GUNICORN_WORKER_CLASS for both servers (gthread, sync, ...)")
+    parser.add_argument("--port", type=int, default=18431, help="Modelyard's port (default 18431)")
+    parser.add_argument("--floor-port", type=int, default=18432, help="the floor's port (default 18432)")
+    parser.add_argument("--database-url", default=os.environ.get(
+        "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/modelyard_bench"),
+        help="PostgreSQL database, dropped and re-created each run (env BENCH_DATABASE_URL)")
+    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/5"),
+                        help="Redis database, flushed each run (env BENCH_REDIS_URL; default db 5)")
+    parser.add_argument("--models", default="onnx,sklearn", help="comma-separated subset of onnx,sklearn")
+    parser.add_argument("--skip-floor", action="store_true", help="measure Modelyard only (no ratios)")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary data dir and server logs")
+    parser.add_argument("--strict", action="store_true", help="exit with status 1 when a target is missed")
+    parser.add_argument("--output", type=Path, default=REPO / "bench" / "results" / "latest.json",
+                        help="where the JSON results go (default bench/results/latest.json)")
+    return parser
+
+
+def parse(argv: list[str]) -> Options:
+    parser = _parser()
+    args = parser.parse_args(shlex.split(os.environ.get("BENCH_ARGS", "")) + argv)
+    models = tuple(m.strip() for m in args.models.split(",") if m.strip())
+    unknown = set(models) - {"onnx", "sklearn"}
+    if unknown or not models:
+        parser.error(f"--models takes onnx and/or sklearn, not {args.models!r}")
+    if min(args.duration, args.batch_connections, args.wrk_threads) < 1 or args.warmup < 0:
+        parser.error("--duration, --batch-connections and --wrk-threads must be at least 1, --warmup at least 0")
+    return Options(
+        duration=args.duration, warmup=args.warmup, batch_connections=args.batch_connections,
+        wrk_threads=args.wrk_threads, workers=args.workers, threads=args.threads, worker_class=args.worker_class,
+        port=args.port, floor_port=args.floor_port, database_url=args.database_url, redis_url=args.redis_url,
+        models=models, skip_floor=args.skip_floor, keep=args.keep, strict=args.strict, output=args.output,
+    )

@@ -1,0 +1,102 @@
+"""Start and stop gunicorn, wait for readiness, and make single checked HTTP calls (no proxies)."""
+
+import contextlib
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.environment import GUNICORN_CONF, VENV_BIN
+from bench.errors import BenchError
+from bench.options import REPO
+
+READY_TIMEOUT_S = 60.0
+# Fast polling: the ready time is a target (under 3 s), so the poll interval must not blur it.
+POLL_INTERVAL_S = 0.01
+
+
+@dataclass
+class Server:
+    label: str
+    port: int
+    process: subprocess.Popen[bytes]
+    log: Path
+    started: float
+
+
+def log_tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def start(label: str, app: str, port: int, env: dict[str, str], log: Path) -> Server:
+    # Something already listening would be benchmarked instead of the server started here.
+    if not _port_free(port):
+        raise BenchError(f"port {port} is in use; stop what holds it or pass --port / --floor-port")
+    command = [str(VENV_BIN / "gunicorn"), "-c", str(GUNICORN_CONF), "--bind", f"127.0.0.1:{port}", app]
+    with log.open("ab") as out:
+        started = time.perf_counter()
+        # A session of its own: Ctrl-C reaches only this script, which then stops gunicorn in order.
+        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    return Server(label, port, process, log, started)
+
+
+def stop(server: Server) -> None:
+    if server.process.poll() is not None:
+        return
+    server.process.terminate()  # gunicorn's graceful shutdown: the master stops its workers
+    try:
+        server.process.wait(timeout=35)  # graceful_timeout is 30 s
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.process.pid, signal.SIGKILL)  # the group start() created: master and workers
+        server.process.wait()
+
+
+def call(port: int, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None,
+         timeout: float = 30.0) -> tuple[int, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def wait_ready(server: Server) -> float:
+    """Seconds from spawning gunicorn to the first 200 from /readyz."""
+    deadline = server.started + READY_TIMEOUT_S
+    last = "no answer"
+    while time.perf_counter() < deadline:
+        if server.process.poll() is not None:
+            raise BenchError(f"{server.label} exited with status {server.process.returncode} before it was ready; "
+                             f"log {server.log}:\n{log_tail(server.log)}")
+        try:
+            status, body = call(server.port, "GET", "/readyz", timeout=2)
+        except OSError as exc:
+            last = f"{type(exc).__name__}: {exc}"
+        else:
+            if status == 200:
+                return time.perf_counter() - server.started
+            last = f"HTTP {status}: {body[:300]!r}"
+        time.sleep(POLL_INTERVAL_S)
+    raise BenchError(f"{server.label} was not ready after {READY_TIMEOUT_S:.0f} s (last: {last}); "
+                     f"log {server.log}:\n{log_tail(server.log)}")

@@ -1,0 +1,65 @@
+"""The serving hot path: plain Django views, no DRF, no database query in steady state.
+
+Each view states its permission through ``endpoint(role=...)``; the URL walk test checks that
+none answers an anonymous caller unless it is public.
+"""
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import orjson
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from registry.api.errors import envelope
+from registry.errors import MethodNotAllowed, ModelyardError, UnsupportedMediaType
+from serving import metrics
+from serving.access import Caller, authenticate
+from serving.codecs import dumps
+
+View = Callable[..., HttpResponse]
+
+
+def json_response(data: Any, status: int = 200) -> HttpResponse:
+    return HttpResponse(dumps(data), status=status, content_type="application/json")
+
+
+def error_response(exc: ModelyardError) -> HttpResponse:
+    response = json_response(envelope(exc.code, exc.message, exc.field), exc.status)
+    if exc.status == 503:
+        response["Retry-After"] = "1"
+    if exc.status == 401:
+        response["WWW-Authenticate"] = 'Bearer realm="api"'
+    return response
+
+
+def read_json(request: HttpRequest) -> Any:
+    if request.content_type != "application/json":
+        raise UnsupportedMediaType(f"Unsupported media type {request.content_type!r}; send application/json")
+    try:
+        return orjson.loads(request.body)
+    except orjson.JSONDecodeError as exc:
+        raise ModelyardError(f"Malformed JSON: {exc}", code="parse_error") from None
+
+
+def endpoint(*, methods: tuple[str, ...], public: bool = False) -> Callable[[View], View]:
+    """Authenticate (unless public), enforce the method, and turn domain errors into the envelope."""
+
+    def decorate(view: View) -> View:
+        @csrf_exempt
+        @wraps(view)
+        def wrapper(request: HttpRequest, **kwargs: Any) -> HttpResponse:
+            try:
+                if request.method not in methods:
+                    raise MethodNotAllowed(f"Method {request.method} not allowed")
+                caller: Caller | None = None if public else authenticate(request)
+                return view(request, caller, **kwargs)
+            except ModelyardError as exc:
+                metrics.PREDICTION_ERRORS.labels(exc.code).inc()
+                return error_response(exc)
+
+        wrapper.public = public  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate

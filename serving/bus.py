@@ -1,0 +1,143 @@
+"""Cache invalidation across processes: a change committed anywhere reaches every web worker.
+
+With Redis, changes are published on a channel that a daemon thread in each process listens to.
+Embedded (no Redis), a generation counter in the shared file cache is polled instead. Either way
+a listener that loses its connection clears everything it caches, so it never serves stale state.
+"""
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+CHANNEL = "modelyard:invalidate"
+GENERATION_KEY = "modelyard:invalidate:generation"
+POLL_SECONDS = 0.2
+
+Handler = Callable[[str], None]  # receives "route:<model>", "user:<id>" or "*"
+_handlers: list[Handler] = []
+_started = False
+_start_lock = threading.Lock()
+
+
+def subscribe(handler: Handler) -> None:
+    _handlers.append(handler)
+
+
+def _dispatch(message: str) -> None:
+    for handler in _handlers:
+        handler(message)
+
+
+def publish(message: str) -> None:
+    """Invalidate here at once and everywhere once the surrounding transaction commits.
+
+    Dropping locally before the commit is harmless (a reload in between is dropped again after it)
+    and makes this process consistent with its own uncommitted writes.
+    """
+    _dispatch(message)
+    transaction.on_commit(lambda: _send(message))
+
+
+def _send(message: str) -> None:
+    _dispatch(message)  # this process at once; the others through the bus
+    try:
+        if settings.REDIS_URL:
+            _redis().publish(CHANNEL, message)
+        else:
+            try:
+                cache.incr(GENERATION_KEY)
+            except ValueError:
+                cache.set(GENERATION_KEY, 1, None)
+    except Exception:  # the change is committed; a bus outage must not turn it into an error
+        logger.exception("could not publish invalidation %s", message)
+
+
+def _redis():  # type: ignore[no-untyped-def]
+    import redis
+
+    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5, socket_connect_timeout=2)
+
+
+def ensure_listening() -> None:
+    global _started
+    if _started:
+        return
+    with _start_lock:
+        if _started:
+            return
+        target = _listen_redis if settings.REDIS_URL else _poll_generation
+        threading.Thread(target=target, name="modelyard-invalidation", daemon=True).start()
+        _started = True
+
+
+def _listen_redis() -> None:
+    while True:
+        try:
+            pubsub = _redis().pubsub(ignore_subscribe_messages=True)
+            pubsub.subscribe(CHANNEL)
+            _dispatch("*")  # anything published while we were not subscribed is unknown: drop all
+            for item in pubsub.listen():
+                if item.get("type") == "message":
+                    _dispatch(item["data"].decode())
+        except Exception:
+            logger.warning("invalidation listener lost Redis; clearing caches and reconnecting", exc_info=True)
+            _dispatch("*")
+            time.sleep(1)
+
+
+def _poll_generation() -> None:
+    seen = cache.get(GENERATION_KEY)
+    while True:
+        time.sleep(POLL_SECONDS)
+        try:
+            current = cache.get(GENERATION_KEY)
+        except Exception:
+            current = object()
+        if current != seen:
+            seen = current
+            _dispatch("*")
+
+
+class LocalCache:
+    """A per-process dict whose entries are dropped by bus messages ``<prefix>:<key>`` or ``*``.
+
+    A load that overlaps an invalidation is returned but not stored, so a stale read can never
+    outlive the change that made it stale.
+    """
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = f"{prefix}:"
+        self._data: dict[str, object] = {}
+        self._generation = 0
+        self._lock = threading.Lock()
+        subscribe(self._invalidate)
+
+    def _invalidate(self, message: str) -> None:
+        with self._lock:
+            self._generation += 1
+            if message == "*":
+                self._data.clear()
+            elif message.startswith(self.prefix):
+                self._data.pop(message[len(self.prefix):], None)
+
+    def get_or_load(self, key: str, loader: Callable[[], object]) -> object:
+        try:
+            return self._data[key]
+        except KeyError:
+            pass
+        ensure_listening()
+        generation = self._generation
+        value = loader()
+        with self._lock:
+            if generation == self._generation:
+                self._data[key] = value
+        return value
+
+    def clear(self) -> None:
+        self._invalidate("*")

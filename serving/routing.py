@@ -1,0 +1,87 @@
+"""The routing table: which version answers for a model, by number or by alias.
+
+Loaded from the database on first use per model and kept in process; the bus drops an entry when
+its model, a version or an alias changes, so steady-state predictions make no query.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from registry.errors import Conflict, NotFound
+from registry.models import ModelAlias, ModelVersion, RegisteredModel, VersionStatus
+from serving import bus
+from serving.predictors import VersionRef
+
+
+@dataclass(frozen=True)
+class ServedVersion:
+    id: int
+    number: int
+    status: str
+    signature: dict[str, Any]
+    ref: VersionRef
+
+    def require_ready(self, model: str) -> None:
+        if self.status != VersionStatus.READY:
+            raise Conflict(f"Version {self.number} of {model!r} is {self.status}, not ready",
+                           code="version_not_ready")
+
+
+@dataclass(frozen=True)
+class ModelRoute:
+    name: str
+    team_id: int
+    response_cache_seconds: int
+    aliases: dict[str, int]
+    versions: dict[int, ServedVersion]
+
+    def version(self, number: int) -> ServedVersion:
+        try:
+            return self.versions[number]
+        except KeyError:
+            raise NotFound(f"Model {self.name!r} has no version {number}") from None
+
+    def alias(self, name: str) -> ServedVersion:
+        try:
+            return self.versions[self.aliases[name]]
+        except KeyError:
+            raise NotFound(f"Model {self.name!r} has no alias {name!r}") from None
+
+
+routes = bus.LocalCache("route")
+_FIELDS = ("id", "version", "status", "signature", "serving_format", "serving_storage_key", "serving_sha256",
+           "format", "storage_key", "sha256")
+
+
+def _served(row: dict[str, Any]) -> ServedVersion:
+    ref = VersionRef(id=row["id"], sha256=row["serving_sha256"] or row["sha256"],
+                     format=row["serving_format"] or row["format"],
+                     storage_key=row["serving_storage_key"] or row["storage_key"])
+    return ServedVersion(id=row["id"], number=row["version"], status=row["status"], signature=row["signature"],
+                         ref=ref)
+
+
+def _load(name: str) -> ModelRoute | None:
+    model = RegisteredModel.objects.filter(name=name).values("id", "team_id", "response_cache_seconds").first()
+    if model is None:
+        return None
+    versions = {row["version"]: _served(row) for row in ModelVersion.objects.filter(model_id=model["id"])
+                .values(*_FIELDS)}
+    aliases = dict(ModelAlias.objects.filter(model_id=model["id"]).values_list("name", "version__version"))
+    return ModelRoute(name=name, team_id=model["team_id"], response_cache_seconds=model["response_cache_seconds"],
+                      aliases=aliases, versions=versions)
+
+
+def route_for(name: str) -> ModelRoute:
+    """The model's route; unknown names are cached too, so probing names costs no query."""
+    route = routes.get_or_load(name, lambda: _load(name))
+    if not isinstance(route, ModelRoute):
+        raise NotFound(f"Model {name!r} not found")
+    return route
+
+
+def aliased_refs() -> list[VersionRef]:
+    """Every version an alias points to: what a web worker loads before it reports ready."""
+    rows = ModelAlias.objects.select_related("version").values(*(f"version__{f}" for f in _FIELDS))
+    return [_served({f: row[f"version__{f}"] for f in _FIELDS}).ref for row in rows
+            if row["version__status"] == VersionStatus.READY]

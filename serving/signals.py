@@ -1,0 +1,27 @@
+"""Publish routing and access invalidations for every change, whichever path made it (API, console, shell)."""
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models.signals import post_delete, post_save
+
+from registry.models import Membership, ModelAlias, ModelVersion, RegisteredModel
+from serving import bus
+
+
+def _model_changed(sender: type, instance: Any, **kwargs: Any) -> None:
+    name = instance.name if isinstance(instance, RegisteredModel) else instance.model.name
+    bus.publish(f"route:{name}")
+
+
+def _access_changed(sender: type, instance: Any, **kwargs: Any) -> None:
+    bus.publish(f"user:{instance.user_id if isinstance(instance, Membership) else instance.pk}")
+
+
+def connect() -> None:
+    for model in (RegisteredModel, ModelVersion, ModelAlias):
+        post_save.connect(_model_changed, sender=model, dispatch_uid=f"route-{model.__name__}-save")
+        post_delete.connect(_model_changed, sender=model, dispatch_uid=f"route-{model.__name__}-delete")
+    for model in (Membership, get_user_model()):
+        post_save.connect(_access_changed, sender=model, dispatch_uid=f"access-{model.__name__}-save")
+        post_delete.connect(_access_changed, sender=model, dispatch_uid=f"access-{model.__name__}-delete")
