@@ -1,7 +1,13 @@
 """Shared fixtures: personas, authenticated clients, real model artifacts and real workers."""
 
 import io
+import os
 import pickle
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -167,6 +173,81 @@ def ready_iris(model: RegisteredModel, owner: Any, iris_onnx: tuple[bytes, Any])
 @pytest.fixture
 def iris_rows() -> list[list[float]]:
     return np.array([[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]).tolist()
+
+
+# --- real processes: a Celery worker and a gunicorn web server on the test database -----------
+
+def database_url() -> str:
+    from django.db import connection
+
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{Path(db['NAME']).resolve()}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def process_env(**extra: str) -> dict[str, str]:
+    """The environment a child process needs to share this test's database, broker and files."""
+    return {**os.environ, "DATABASE_URL": database_url(), "MODELYARD_DATA_DIR": str(settings.DATA_DIR),
+            "MODELYARD_CELERY_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE, **extra}
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture
+def worker() -> Iterator[subprocess.Popen]:
+    log = Path(settings.DATA_DIR) / "worker.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "-l", "info",
+             "-Q", settings.CELERY_TASK_DEFAULT_QUEUE, "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            env=process_env(), stdout=out, stderr=subprocess.STDOUT, cwd=settings.BASE_DIR,
+        )
+    yield process
+    stop(process)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def web_server(tmp_path: Path) -> Iterator[str]:
+    """gunicorn with two workers, as deployed; yields its base URL once /healthz answers."""
+    port, metrics_dir = free_port(), tmp_path / "prometheus"
+    metrics_dir.mkdir()
+    env = process_env(GUNICORN_WORKERS="2", GUNICORN_THREADS="2", PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
+                      MODELYARD_ENV="development", DEBUG="false")
+    log = Path(settings.DATA_DIR) / "web.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "platform/gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
+             "--worker-tmp-dir", str(tmp_path), "config.wsgi:application"],
+            env=env, stdout=out, stderr=subprocess.STDOUT, cwd=settings.BASE_DIR,
+        )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"{base}/healthz", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        stop(process)
+        raise AssertionError(f"gunicorn did not start:\n{log.read_text(errors='replace')[-3000:]}")
+    yield base
+    stop(process)
 
 
 __all__ = ["Membership", "client_for", "make_version", "settings", "stored_files"]

@@ -27,6 +27,9 @@ class LoadResult:
     # wrk counts a status of 400 or more as a status error; socket errors are connect/read/write/timeout.
     non_2xx: int
     socket_errors: int
+    # Filled in by measure.py: CPU other work took meanwhile (see noise.py), and how many runs it took.
+    foreign_cores: float = 0.0
+    attempts: int = 1
 
     @property
     def errors(self) -> int:

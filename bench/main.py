@@ -96,7 +96,7 @@ def _bench(options: Options, workdir: Path) -> int:
     print(report.targets_table(found))
     if _cpus() != 2:
         print(f"Note: this machine has {_cpus()} CPUs; the req/s target is stated for two cores.")
-    for warning in report.answer_warnings(modelyard, floor):
+    for warning in report.warnings(options, modelyard, floor):
         print(warning)
 
     report.write_json(options.output, {
@@ -104,7 +104,7 @@ def _bench(options: Options, workdir: Path) -> int:
         "machine": {"cpus": _cpus(), "platform": platform.platform(), "python": platform.python_version()},
         "git": git, "gunicorn": gunicorn,
         "options": {"duration_s": options.duration, "warmup_s": options.warmup, "wrk_threads": options.wrk_threads,
-                    "batch_connections": options.batch_connections},
+                    "batch_connections": options.batch_connections, "retries": options.retries},
         "models": setup["models"], "in_process_us": timings,
         "modelyard": modelyard.as_dict(), "floor": floor.as_dict() if floor else None,
     }, found)

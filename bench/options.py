@@ -5,6 +5,7 @@ import os
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -24,9 +25,15 @@ class Options:
     redis_url: str
     models: tuple[str, ...]
     skip_floor: bool
+    retries: int
+    quiet_wait: int
     keep: bool
     strict: bool
     output: Path
+
+    @property
+    def database_name(self) -> str:
+        return urlsplit(self.database_url).path.lstrip("/")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -52,6 +59,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/5"),
                         help="Redis database, flushed each run (env BENCH_REDIS_URL; default db 5)")
     parser.add_argument("--models", default="onnx,sklearn", help="comma-separated subset of onnx,sklearn")
+    parser.add_argument("--retries", type=int, default=2,
+                        help="re-runs of a scenario during which other processes used the CPU (default 2)")
+    parser.add_argument("--quiet-wait", type=int, default=60,
+                        help="seconds to wait for other work to stop before a re-run or a server start (default 60)")
     parser.add_argument("--skip-floor", action="store_true", help="measure Modelyard only (no ratios)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary data dir and server logs")
     parser.add_argument("--strict", action="store_true", help="exit with status 1 when a target is missed")
@@ -67,11 +78,14 @@ def parse(argv: list[str]) -> Options:
     unknown = set(models) - {"onnx", "sklearn"}
     if unknown or not models:
         parser.error(f"--models takes onnx and/or sklearn, not {args.models!r}")
-    if min(args.duration, args.batch_connections, args.wrk_threads) < 1 or args.warmup < 0:
-        parser.error("--duration, --batch-connections and --wrk-threads must be at least 1, --warmup at least 0")
+    if min(args.duration, args.batch_connections, args.wrk_threads) < 1:
+        parser.error("--duration, --batch-connections and --wrk-threads must be at least 1")
+    if min(args.warmup, args.retries, args.quiet_wait) < 0:
+        parser.error("--warmup, --retries and --quiet-wait cannot be negative")
     return Options(
         duration=args.duration, warmup=args.warmup, batch_connections=args.batch_connections,
         wrk_threads=args.wrk_threads, workers=args.workers, threads=args.threads, worker_class=args.worker_class,
         port=args.port, floor_port=args.floor_port, database_url=args.database_url, redis_url=args.redis_url,
-        models=models, skip_floor=args.skip_floor, keep=args.keep, strict=args.strict, output=args.output,
+        models=models, skip_floor=args.skip_floor, retries=args.retries, quiet_wait=args.quiet_wait,
+        keep=args.keep, strict=args.strict, output=args.output,
     )

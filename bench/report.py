@@ -7,6 +7,7 @@ from typing import Any
 
 from bench.load import LoadResult
 from bench.measure import ServerRun, scenarios
+from bench.noise import NOISY_CORES
 from bench.options import Options
 
 # From the issue. The req/s floor is stated for two cores; the ratio holds on any machine.
@@ -49,7 +50,7 @@ def _rps(result: LoadResult | None) -> str:
 
 def results_table(options: Options, modelyard: ServerRun, floor: ServerRun | None) -> str:
     rows = [["scenario", "model", "conns", "Modelyard req/s", "p50 ms", "p99 ms", "floor req/s", "p50 ms", "p99 ms",
-             "ratio", "errors M/F"]]
+             "ratio", "errors M/F", "other CPU M/F"]]
     for scenario in scenarios(options):
         for model in options.models:
             mine = modelyard.results[model][scenario.key]
@@ -58,8 +59,9 @@ def results_table(options: Options, modelyard: ServerRun, floor: ServerRun | Non
             rows.append([scenario.label, model, str(scenario.connections), _rps(mine), _ms(mine.p50_ms),
                          _ms(mine.p99_ms), _rps(base), _ms(base.p50_ms) if base else "-",
                          _ms(base.p99_ms) if base else "-", ratio,
-                         f"{mine.errors}/{base.errors if base else '-'}"])
-    return _table(rows, right={2, 3, 4, 5, 6, 7, 8, 9, 10})
+                         f"{mine.errors}/{base.errors if base else '-'}",
+                         f"{mine.foreign_cores:.2f}/{f'{base.foreign_cores:.2f}' if base else '-'}"])
+    return _table(rows, right=set(range(2, 12)))
 
 
 def inprocess_table(timings: dict[str, dict[str, float]]) -> str:
@@ -74,6 +76,8 @@ def _judge(model: str, goal: str, result: LoadResult, value: float, shown: str, 
     # Error answers are fast: a scenario with any of them cannot count as a pass.
     if result.errors:
         return Target(model, goal, f"{shown} ({result.errors} errors)", False)
+    if result.foreign_cores >= NOISY_CORES:
+        shown += " (machine busy)"
     return Target(model, goal, shown, ok)
 
 
@@ -107,15 +111,26 @@ def targets_table(found: list[Target]) -> str:
                   + [[verdict[t.passed], t.model, t.goal, t.shown] for t in found], right={3})
 
 
-def answer_warnings(modelyard: ServerRun, floor: ServerRun | None) -> list[str]:
-    if floor is None:
-        return []
-    warnings = []
-    for model, mine in modelyard.answers.items():
-        base = floor.answers[model]
-        if len(mine) != len(base) or any(abs(a - b) > ANSWER_TOLERANCE for a, b in zip(mine, base, strict=False)):
-            warnings.append(f"WARNING: {model}: Modelyard answered {mine}, the floor {base}: not the same model?")
-    return warnings
+def warnings(options: Options, modelyard: ServerRun, floor: ServerRun | None) -> list[str]:
+    found = []
+    for run in (modelyard, floor):
+        for model, by_key in (run.results.items() if run else ()):
+            for scenario in scenarios(options):
+                result = by_key[scenario.key]
+                if result.foreign_cores >= NOISY_CORES:
+                    found.append(f"WARNING: {run.label} {model} {scenario.label}, {scenario.connections} conns: "
+                                 f"other processes used {result.foreign_cores:.2f} cores in all {result.attempts} "
+                                 "runs; its figures understate the server")
+                if result.errors:
+                    found.append(f"WARNING: {run.label} {model} {scenario.label}, {scenario.connections} conns: "
+                                 f"{result.non_2xx} answers of status 400 or more, {result.socket_errors} socket "
+                                 "errors or timeouts")
+    if floor is not None:
+        for model, mine in modelyard.answers.items():
+            base = floor.answers[model]
+            if len(mine) != len(base) or any(abs(a - b) > ANSWER_TOLERANCE for a, b in zip(mine, base, strict=False)):
+                found.append(f"WARNING: {model}: Modelyard answered {mine}, the floor {base}: not the same model?")
+    return found
 
 
 def write_json(path: Path, data: dict[str, Any], found: list[Target]) -> None:

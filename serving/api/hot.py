@@ -25,8 +25,11 @@ def json_response(data: Any, status: int = 200) -> HttpResponse:
     return HttpResponse(dumps(data), status=status, content_type="application/json")
 
 
-def error_response(exc: ModelyardError) -> HttpResponse:
-    response = json_response(envelope(exc.code, exc.message, exc.field), exc.status)
+def error_response(exc: ModelyardError, *, v2: bool = False) -> HttpResponse:
+    # The Open Inference Protocol defines {"error": "<message>"}; its clients print that string.
+    body = {"error": exc.message, "code": exc.code, "field": exc.field} if v2 else envelope(
+        exc.code, exc.message, exc.field)
+    response = json_response(body, exc.status)
     if exc.status == 503:
         response["Retry-After"] = "1"
     if exc.status == 401:
@@ -34,16 +37,20 @@ def error_response(exc: ModelyardError) -> HttpResponse:
     return response
 
 
-def read_json(request: HttpRequest) -> Any:
-    if request.content_type != "application/json":
-        raise UnsupportedMediaType(f"Unsupported media type {request.content_type!r}; send application/json")
+def parse_json(raw: bytes) -> Any:
     try:
-        return orjson.loads(request.body)
+        return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise ModelyardError(f"Malformed JSON: {exc}", code="parse_error") from None
 
 
-def endpoint(*, methods: tuple[str, ...], public: bool = False) -> Callable[[View], View]:
+def read_json(request: HttpRequest) -> Any:
+    if request.content_type != "application/json":
+        raise UnsupportedMediaType(f"Unsupported media type {request.content_type!r}; send application/json")
+    return parse_json(request.body)
+
+
+def endpoint(*, methods: tuple[str, ...], public: bool = False, v2: bool = False) -> Callable[[View], View]:
     """Authenticate (unless public), enforce the method, and turn domain errors into the envelope."""
 
     def decorate(view: View) -> View:
@@ -57,7 +64,7 @@ def endpoint(*, methods: tuple[str, ...], public: bool = False) -> Callable[[Vie
                 return view(request, caller, **kwargs)
             except ModelyardError as exc:
                 metrics.PREDICTION_ERRORS.labels(exc.code).inc()
-                return error_response(exc)
+                return error_response(exc, v2=v2)
 
         wrapper.public = public  # type: ignore[attr-defined]
         return wrapper

@@ -6,10 +6,10 @@ from django.http import HttpRequest, HttpResponse
 
 from registry.errors import ModelyardError, NotFound
 from registry.models import Role, VersionStatus
-from serving import warmup
+from serving import engine, metrics, warmup
 from serving.access import Caller
-from serving.api.hot import endpoint, json_response, read_json
-from serving.api.views import _answer, _visible
+from serving.api.hot import endpoint, json_response, parse_json, read_json
+from serving.api.views import _visible
 from serving.protocols import v2
 from serving.routing import ModelRoute, ServedVersion
 
@@ -25,17 +25,17 @@ def _served(route: ModelRoute, version: str | None) -> ServedVersion:
     return route.version(int(version))
 
 
-@endpoint(methods=("GET",), public=True)
+@endpoint(methods=("GET",), public=True, v2=True)
 def server_metadata(request: HttpRequest, caller: None) -> HttpResponse:
     return json_response({"name": "modelyard", "version": "1", "extensions": []})
 
 
-@endpoint(methods=("GET",), public=True)
+@endpoint(methods=("GET",), public=True, v2=True)
 def live(request: HttpRequest, caller: None) -> HttpResponse:
     return json_response({"live": True})
 
 
-@endpoint(methods=("GET",), public=True)
+@endpoint(methods=("GET",), public=True, v2=True)
 def ready(request: HttpRequest, caller: None) -> HttpResponse:
     is_ready = warmup.is_ready()
     return json_response({"ready": is_ready}, 200 if is_ready else 503)
@@ -55,13 +55,13 @@ def _metadata(route: ModelRoute, served: ServedVersion) -> dict[str, Any]:
     }
 
 
-@endpoint(methods=("GET",))
+@endpoint(methods=("GET",), v2=True)
 def model_metadata(request: HttpRequest, caller: Caller, name: str, version: str | None = None) -> HttpResponse:
     route = _visible(caller, name)
     return json_response(_metadata(route, _served(route, version)))
 
 
-@endpoint(methods=("GET",))
+@endpoint(methods=("GET",), v2=True)
 def model_ready(request: HttpRequest, caller: Caller, name: str, version: str | None = None) -> HttpResponse:
     route = _visible(caller, name)
     served = _served(route, version)
@@ -70,11 +70,24 @@ def model_ready(request: HttpRequest, caller: Caller, name: str, version: str | 
     return json_response({"name": name, "ready": True})
 
 
-@endpoint(methods=("POST",))
+@endpoint(methods=("POST",), v2=True)
 def infer(request: HttpRequest, caller: Caller, name: str, version: str | None = None) -> HttpResponse:
     route = _visible(caller, name)
     caller.require(route.team_id, Role.PREDICTOR, f"Model {name!r} not found")
     served = _served(route, version)
     served.require_ready(name)
-    body = read_json(request)
-    return _answer(route, served, "v2", body, v2.decode(body, served.signature))
+    header_length = request.headers.get("Inference-Header-Content-Length")
+    if header_length is None:
+        body, binary = read_json(request), b""
+    else:
+        raw_header, binary = v2.split_binary(request.body, header_length)
+        body = parse_json(raw_header)
+    outputs = engine.predict(route, served, v2.decode(body, served.signature, binary))
+    metrics.PREDICTIONS.labels(route.name, served.number, "v2").inc()
+    response = v2.encode(outputs, model=route.name, version=served.number, body=body)
+    if not v2.wants_binary(body):
+        return json_response(response)
+    payload, header_size = v2.binary_body(response)
+    http = HttpResponse(payload, content_type="application/octet-stream")
+    http["Inference-Header-Content-Length"] = str(header_size)
+    return http

@@ -1,11 +1,13 @@
 """Open Inference Protocol v2 (KServe / Triton), tensors in and out."""
 
+import struct
 from typing import Any
 
 import numpy as np
 from django.conf import settings
 
 from registry.errors import ModelyardError
+from serving.codecs import dumps
 from serving.inputs import parse_inputs
 
 DATATYPES = {"FP32": np.float32, "FP64": np.float64, "INT32": np.int32, "INT64": np.int64}
@@ -16,8 +18,24 @@ def _bad(message: str) -> ModelyardError:
     return ModelyardError(message, field="inputs", code="invalid_input")
 
 
-def _tensor(spec: Any) -> tuple[str, np.ndarray]:
-    if not isinstance(spec, dict) or not {"name", "shape", "datatype", "data"} <= spec.keys():
+def split_binary(raw: bytes, header_length: str | None) -> tuple[bytes, bytes]:
+    """Triton's binary tensor extension: a JSON header of the given length, then raw tensor bytes."""
+    if header_length is None:
+        return raw, b""
+    if not header_length.isdigit() or int(header_length) > len(raw):
+        raise _bad("Inference-Header-Content-Length does not fit the body")
+    return raw[:int(header_length)], raw[int(header_length):]
+
+
+def _binary_data(spec: dict[str, Any], dtype: Any, blob: memoryview, offset: int) -> tuple[np.ndarray, int]:
+    size = (spec.get("parameters") or {}).get("binary_data_size")
+    if not isinstance(size, int) or size < 0 or offset + size > len(blob) or size % np.dtype(dtype).itemsize:
+        raise _bad(f"Tensor {spec.get('name')!r} has a binary_data_size that does not fit the body")
+    return np.frombuffer(blob[offset:offset + size], dtype=np.dtype(dtype).newbyteorder("<")), offset + size
+
+
+def _tensor(spec: Any, blob: memoryview, offset: int) -> tuple[str, np.ndarray, int]:
+    if not isinstance(spec, dict) or not {"name", "shape", "datatype"} <= spec.keys():
         raise _bad("Each input tensor needs name, shape, datatype and data")
     dtype = DATATYPES.get(spec["datatype"])
     if dtype is None:
@@ -26,20 +44,26 @@ def _tensor(spec: Any) -> tuple[str, np.ndarray]:
     if not isinstance(shape, list) or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0
                                               for d in shape):
         raise _bad("shape must be a list of non-negative integers")
-    try:
-        array = np.asarray(spec["data"], dtype=dtype)
-    except (ValueError, TypeError):
-        raise ModelyardError(f"Tensor {spec['name']!r} data must be numbers", field="inputs",
-                             code="wrong_type") from None
+    if "data" in spec:
+        try:
+            array = np.asarray(spec["data"], dtype=dtype)
+        except (ValueError, TypeError):
+            raise ModelyardError(f"Tensor {spec['name']!r} data must be numbers", field="inputs",
+                                 code="wrong_type") from None
+    else:
+        array, offset = _binary_data(spec, dtype, blob, offset)
     if array.size != int(np.prod(shape)):
         raise _bad(f"Tensor {spec['name']!r} has {array.size} values for shape {shape}")
-    return str(spec["name"]), array.reshape(shape)
+    return str(spec["name"]), array.reshape(shape), offset
 
 
-def decode(body: Any, signature: dict[str, Any]) -> np.ndarray:
+def decode(body: Any, signature: dict[str, Any], binary: bytes = b"") -> np.ndarray:
     if not isinstance(body, dict) or not isinstance(body.get("inputs"), list) or not body["inputs"]:
         raise _bad("The body must be an object with a non-empty 'inputs' list of tensors")
-    tensors = [_tensor(spec) for spec in body["inputs"]]
+    blob, offset, tensors = memoryview(binary), 0, []
+    for spec in body["inputs"]:
+        name, array, offset = _tensor(spec, blob, offset)
+        tensors.append((name, array))
     if len(tensors) == 1:
         batch = tensors[0][1]
         return parse_inputs(batch.reshape(len(batch), -1) if batch.ndim == 1 else batch, signature,
@@ -66,3 +90,31 @@ def encode(outputs: dict[str, Any], *, model: str, version: int, body: Any) -> d
     if body.get("id") is not None:
         response["id"] = body["id"]
     return response
+
+
+def wants_binary(body: Any) -> bool:
+    """Triton's client asks for binary outputs unless it names its outputs."""
+    if not isinstance(body, dict):
+        return False
+    if (body.get("parameters") or {}).get("binary_data_output"):
+        return True
+    return any((o.get("parameters") or {}).get("binary_data") for o in body.get("outputs") or [] if isinstance(o, dict))
+
+
+def _tensor_bytes(data: Any, datatype: str) -> bytes:
+    if datatype == "BYTES":
+        encoded = [str(item).encode() for item in data]
+        return b"".join(struct.pack("<I", len(item)) + item for item in encoded)
+    little_endian = np.dtype({"FP32": "<f4", "FP64": "<f8", "INT32": "<i4", "INT64": "<i8", "BOOL": "?"}[datatype])
+    return np.ascontiguousarray(data, dtype=little_endian).tobytes()
+
+
+def binary_body(response: dict[str, Any]) -> tuple[bytes, int]:
+    """Move every output's data behind the JSON header; returns the body and the header length."""
+    blobs = []
+    for tensor in response["outputs"]:
+        blob = _tensor_bytes(tensor.pop("data"), tensor["datatype"])
+        tensor["parameters"] = {"binary_data_size": len(blob)}
+        blobs.append(blob)
+    header = dumps(response)
+    return header + b"".join(blobs), len(header)
