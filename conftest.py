@@ -41,11 +41,12 @@ def artifact_root(request: pytest.FixtureRequest, tmp_path: Path, settings: Any)
 @pytest.fixture(autouse=True)
 def fresh_serving_caches() -> Iterator[None]:
     """Per-process caches outlive a test's rolled-back transaction; ids may be reused after it."""
-    from serving import bus
+    from serving import bus, engine
     from serving.predictors import predictors
 
     bus._dispatch("*")
     predictors.clear()
+    engine._slots.clear()
     yield
 
 

@@ -33,7 +33,8 @@ class RegisteredModelSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = RegisteredModel
-        fields = ["name", "team", "description", "tags", "protected_aliases", "aliases", "created_at", "updated_at"]
+        fields = ["name", "team", "description", "tags", "protected_aliases", "response_cache_seconds", "aliases",
+                  "created_at", "updated_at"]
 
     def get_aliases(self, obj: RegisteredModel) -> dict[str, int]:
         return {alias.name: alias.version.version for alias in obj.aliases.all()}
@@ -50,6 +51,7 @@ class ModelUpdateSerializer(serializers.Serializer):
     description = serializers.CharField(required=False, allow_blank=True)
     tags = serializers.DictField(required=False)
     protected_aliases = serializers.ListField(child=serializers.CharField(max_length=50), required=False)
+    response_cache_seconds = serializers.IntegerField(min_value=0, max_value=86_400, required=False)
 
 
 class ModelVersionSerializer(serializers.ModelSerializer):
@@ -61,7 +63,7 @@ class ModelVersionSerializer(serializers.ModelSerializer):
         fields = [
             "model", "version", "format", "status", "status_message", "sha256", "size_bytes", "original_filename",
             "signature", "input_example", "metrics", "params", "tags", "lineage", "description", "created_by",
-            "created_at", "validated_at",
+            "created_at", "validated_at", "serving_format", "serving_note",
         ]
 
 

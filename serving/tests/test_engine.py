@@ -1,0 +1,98 @@
+import pickle
+import threading
+import time
+
+import pytest
+from django.contrib.auth.models import Permission
+
+from conftest import make_version
+from registry import services
+from serving.tests.slow_model import SlowRegressor
+
+PREDICT = "/api/v1/models/iris/aliases/production/predict"
+
+
+@pytest.fixture
+def slow_model(model, owner, settings):
+    settings.MODELYARD_ALLOW_PICKLE = True
+    owner.user_permissions.add(Permission.objects.get(codename="publish_pickle"))
+    owner = type(owner).objects.get(pk=owner.pk)
+    estimator = SlowRegressor(delay=0).fit([[0.0, 0.0]], [0.0])
+    version = make_version(model, owner, pickle.dumps(estimator))
+    assert version.status == "ready" and version.serving_format == "pickle", version.serving_note
+    services.alias_set(actor=owner, model=model, name="production", version=version)
+    return version
+
+
+def slow_down(seconds: float) -> None:
+    from serving.predictors import predictors
+
+    for runtime in predictors._entries.values():
+        runtime.estimator.delay = seconds
+
+
+def test_past_the_in_flight_limit_callers_get_503_with_retry_after(as_user, teammate, slow_model, settings):
+    settings.MODELYARD_MAX_IN_FLIGHT, settings.MODELYARD_QUEUE_WAIT_SECONDS = 1, 0.05
+    client = as_user(teammate)
+    assert client.post(PREDICT, {"inputs": [[1, 2]]}, format="json").status_code == 200  # warm
+    slow_down(1.0)
+    other = as_user(teammate)  # minting a token writes a row: do it here, not in the thread
+    busy = threading.Thread(target=lambda: other.post(PREDICT, {"inputs": [[1, 2]]}, format="json"))
+    busy.start()
+    try:
+        time.sleep(0.2)
+        response = client.post(PREDICT, {"inputs": [[1, 2]]}, format="json")
+    finally:
+        busy.join()
+    assert response.status_code == 503
+    assert response["Retry-After"] == "1" and response.json()["error"]["code"] == "overloaded"
+
+
+def test_a_model_past_its_time_limit_is_504_and_keeps_its_slot(as_user, teammate, slow_model, settings):
+    settings.MODELYARD_PREDICT_TIMEOUT_SECONDS, settings.MODELYARD_MAX_IN_FLIGHT = 0.1, 1
+    settings.MODELYARD_QUEUE_WAIT_SECONDS = 0.01
+    client = as_user(teammate)
+    client.post(PREDICT, {"inputs": [[1, 2]]}, format="json")
+    slow_down(0.6)
+    timed_out = client.post(PREDICT, {"inputs": [[1, 2]]}, format="json")
+    assert timed_out.status_code == 504 and timed_out.json()["error"]["code"] == "model_timeout"
+    # The abandoned call still runs, so the single slot is still taken: no unbounded pile-up.
+    assert client.post(PREDICT, {"inputs": [[1, 2]]}, format="json").status_code == 503
+
+
+def metric(name: str, **labels: str) -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def test_the_response_cache_answers_repeated_inputs_and_counts_hits(as_user, teammate, maintainer, ready_iris,
+                                                                    iris_rows):
+    assert as_user(maintainer).patch("/api/v1/models/iris", {"response_cache_seconds": 60},
+                                     format="json").status_code == 200
+    client = as_user(teammate)
+    hits = metric("modelyard_response_cache_total", model="iris", result="hit")
+    misses = metric("modelyard_response_cache_total", model="iris", result="miss")
+    first = client.post(PREDICT, {"inputs": iris_rows}, format="json").json()
+    second = client.post(PREDICT, {"inputs": iris_rows}, format="json").json()
+    client.post(PREDICT, {"inputs": iris_rows[:1]}, format="json")
+    assert first == second
+    assert metric("modelyard_response_cache_total", model="iris", result="hit") == hits + 1
+    assert metric("modelyard_response_cache_total", model="iris", result="miss") == misses + 2
+
+
+def test_a_moved_alias_never_answers_from_the_old_versions_cache(as_user, teammate, owner, maintainer, model,
+                                                                 ready_iris, iris_onnx, iris_rows):
+    as_user(maintainer).patch("/api/v1/models/iris", {"response_cache_seconds": 60}, format="json")
+    client = as_user(teammate)
+    assert client.post(PREDICT, {"inputs": iris_rows}, format="json").json()["version"] == 1
+    second = make_version(model, owner, iris_onnx[0])
+    services.alias_set(actor=owner, model=model, name="production", version=second)
+    assert client.post(PREDICT, {"inputs": iris_rows}, format="json").json()["version"] == 2
+
+
+def test_predictions_are_counted_and_timed(as_user, teammate, ready_iris, iris_rows):
+    before = metric("modelyard_predictions_total", model="iris", version="1", protocol="native")
+    as_user(teammate).post(PREDICT, {"inputs": iris_rows}, format="json")
+    assert metric("modelyard_predictions_total", model="iris", version="1", protocol="native") == before + 1
+    assert metric("modelyard_prediction_seconds_count", model="iris", version="1") >= 1

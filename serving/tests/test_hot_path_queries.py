@@ -1,0 +1,63 @@
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from conftest import make_version
+from registry import services
+
+ALIAS = "/api/v1/models/iris/aliases/production/predict"
+
+
+def test_a_steady_state_prediction_makes_no_sql_query(as_user, teammate, ready_iris, iris_rows):
+    client = as_user(teammate)
+    assert client.post(ALIAS, {"inputs": iris_rows}, format="json").status_code == 200  # fills the caches
+    with CaptureQueriesContext(connection) as queries:
+        for _ in range(5):
+            assert client.post(ALIAS, {"inputs": iris_rows}, format="json").status_code == 200
+    assert queries.captured_queries == []
+
+
+def test_v2_and_mlflow_paths_make_no_query_either(as_user, teammate, ready_iris):
+    client = as_user(teammate)
+    v2 = {"inputs": [{"name": "input-0", "shape": [1, 4], "datatype": "FP32", "data": [5.1, 3.5, 1.4, 0.2]}]}
+    mlflow = {"instances": [[5.1, 3.5, 1.4, 0.2]]}
+    client.post("/v2/models/iris/infer", v2, format="json")
+    client.post("/api/v1/models/iris/aliases/production/invocations", mlflow, format="json")
+    with CaptureQueriesContext(connection) as queries:
+        assert client.post("/v2/models/iris/infer", v2, format="json").status_code == 200
+        assert client.post("/api/v1/models/iris/aliases/production/invocations", mlflow,
+                           format="json").status_code == 200
+    assert queries.captured_queries == []
+
+
+def test_unknown_model_names_are_cached_too(as_user, teammate, ready_iris, iris_rows):
+    client = as_user(teammate)
+    client.post("/api/v1/models/nope/aliases/production/predict", {"inputs": iris_rows}, format="json")
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post("/api/v1/models/nope/aliases/production/predict", {"inputs": iris_rows},
+                               format="json")
+    assert response.status_code == 404 and queries.captured_queries == []
+
+
+def test_a_moved_alias_is_seen_by_the_next_request(as_user, teammate, owner, model, ready_iris, iris_onnx,
+                                                   iris_rows):
+    client = as_user(teammate)
+    assert client.post(ALIAS, {"inputs": iris_rows}, format="json").json()["version"] == 1
+    second = make_version(model, owner, iris_onnx[0])
+    services.alias_set(actor=owner, model=model, name="production", version=second)
+    assert client.post(ALIAS, {"inputs": iris_rows}, format="json").json()["version"] == 2
+
+
+def test_a_removed_member_loses_access_at_once(as_user, teammate, owner, team, ready_iris, iris_rows):
+    client = as_user(teammate)
+    assert client.post(ALIAS, {"inputs": iris_rows}, format="json").status_code == 200
+    services.membership_remove(actor=owner, team=team, username=teammate.username)
+    assert client.post(ALIAS, {"inputs": iris_rows}, format="json").status_code == 404
+
+
+def test_a_deactivated_user_is_refused_at_once(as_user, teammate, ready_iris, iris_rows):
+    client = as_user(teammate)
+    assert client.post(ALIAS, {"inputs": iris_rows}, format="json").status_code == 200
+    teammate.is_active = False
+    teammate.save()
+    response = client.post(ALIAS, {"inputs": iris_rows}, format="json")
+    assert response.status_code == 401 and response.json()["error"]["code"] == "not_authenticated"

@@ -1,0 +1,68 @@
+"""Payloads from MLflow's documentation of the scoring server (``mlflow models serve``)."""
+
+import pytest
+
+from conftest import make_version
+
+URL = "/api/v1/models/iris/aliases/production/invocations"
+PREDICT = "/api/v1/models/iris/aliases/production/predict"
+COLUMNS = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+
+
+@pytest.fixture
+def named_iris(model, owner, iris_onnx):
+    """The iris model with a declared signature naming its columns, as MLflow models usually have."""
+    from registry import services
+
+    signature = {"inputs": {"dtype": "float32", "features": 4, "columns": COLUMNS}}
+    version = make_version(model, owner, iris_onnx[0], signature=signature)
+    services.alias_set(actor=owner, model=model, name="production", version=version)
+    return version
+
+
+@pytest.mark.parametrize("payload", [
+    {"dataframe_split": {"columns": COLUMNS, "data": [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]}},
+    {"dataframe_split": {"index": [0, 1], "columns": list(reversed(COLUMNS)),
+                         "data": [[0.2, 1.4, 3.5, 5.1], [2.3, 5.2, 3.0, 6.7]]}},
+    {"dataframe_records": [dict(zip(COLUMNS, [5.1, 3.5, 1.4, 0.2], strict=True)),
+                           dict(zip(COLUMNS, [6.7, 3.0, 5.2, 2.3], strict=True))]},
+    {"instances": [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]},
+    {"instances": [dict(zip(COLUMNS, [5.1, 3.5, 1.4, 0.2], strict=True)),
+                   dict(zip(COLUMNS, [6.7, 3.0, 5.2, 2.3], strict=True))]},
+    {"inputs": {"sepal_length": [5.1, 6.7], "sepal_width": [3.5, 3.0], "petal_length": [1.4, 5.2],
+                "petal_width": [0.2, 2.3]}},
+    {"inputs": [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]},
+])
+def test_every_mlflow_payload_answers_predictions(as_user, teammate, named_iris, payload):
+    response = as_user(teammate).post(URL, payload, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json() == {"predictions": [0, 2]}
+
+
+def test_mlflow_payloads_are_also_understood_at_predict(as_user, teammate, named_iris):
+    payload = {"dataframe_split": {"columns": COLUMNS, "data": [[5.1, 3.5, 1.4, 0.2]]}}
+    assert as_user(teammate).post(PREDICT, payload, format="json").json() == {"predictions": [0]}
+
+
+def test_csv_with_a_header_row(as_user, teammate, named_iris):
+    body = "sepal_length,sepal_width,petal_length,petal_width\n5.1,3.5,1.4,0.2\n6.7,3.0,5.2,2.3\n"
+    response = as_user(teammate).post(URL, body, content_type="text/csv")
+    assert response.status_code == 200 and response.json() == {"predictions": [0, 2]}
+
+
+@pytest.mark.parametrize("payload", [
+    {"dataframe_split": {"columns": ["a", "b", "c", "d"], "data": [[1, 2, 3, 4]]}},
+    {"dataframe_records": [{"sepal_length": 1}]},
+    {"dataframe_split": {"columns": COLUMNS, "data": [[1, 2]]}},
+    {"dataframe_split": "not a frame"},
+    {"something_else": []},
+])
+def test_bad_mlflow_payloads_are_400(as_user, teammate, named_iris, payload):
+    response = as_user(teammate).post(URL, payload, format="json")
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["field"] == "inputs"
+
+
+def test_records_need_a_signature_with_column_names(as_user, teammate, ready_iris):
+    response = as_user(teammate).post(URL, {"dataframe_records": [{"a": 1}]}, format="json")
+    assert response.status_code == 400 and "column" in response.json()["error"]["message"]
