@@ -1,8 +1,11 @@
 from typing import Any
 
+from django.db.models import QuerySet
 from rest_framework.generics import GenericAPIView
+from rest_framework.mixins import ListModelMixin
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
+from rest_framework.response import Response
 
 
 def client_ip(request: Request) -> str | None:
@@ -19,3 +22,18 @@ class ApiView(GenericAPIView):
         serializer = serializer_class(data=self.request.data, **kwargs)
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
+
+
+class ListView(ListModelMixin, ApiView):
+    """A paginated, filterable list; ``scoped_queryset`` authorizes and returns what the caller may see."""
+
+    def get_queryset(self) -> QuerySet:
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no real request
+            return self.serializer_class.Meta.model.objects.none()
+        return self.scoped_queryset()
+
+    def scoped_queryset(self) -> QuerySet:
+        raise NotImplementedError
+
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self.list(request)

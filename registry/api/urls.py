@@ -1,5 +1,6 @@
 from django.urls import path
 
+from registry.api import views_aliases as a
 from registry.api import views_models as m
 from registry.api import views_teams as t
 
@@ -13,7 +14,7 @@ urlpatterns = [
     path("models/<str:name>/versions", m.VersionListView.as_view(), name="version-list"),
     path("models/<str:name>/versions/<int:number>", m.VersionDetailView.as_view(), name="version-detail"),
     path("models/<str:name>/versions/<int:number>/artifact", m.ArtifactDownloadView.as_view(), name="artifact"),
-    path("models/<str:name>/aliases", m.AliasListView.as_view(), name="alias-list"),
-    path("models/<str:name>/aliases/<str:alias>", m.AliasDetailView.as_view(), name="alias-detail"),
-    path("audit", m.AuditListView.as_view(), name="audit-list"),
+    path("models/<str:name>/aliases", a.AliasListView.as_view(), name="alias-list"),
+    path("models/<str:name>/aliases/<str:alias>", a.AliasDetailView.as_view(), name="alias-detail"),
+    path("audit", a.AuditListView.as_view(), name="audit-list"),
 ]

@@ -1,17 +1,17 @@
-from django.db.models import Prefetch
+from django.conf import settings
+from django.db.models import Prefetch, QuerySet
 from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from registry import services
-from registry.api.base import ApiView, client_ip
-from registry.api.filters import AuditEventFilter, ModelVersionFilter, RegisteredModelFilter
+from registry.api.base import ApiView, ListView, client_ip
+from registry.api.filters import ModelVersionFilter, RegisteredModelFilter
 from registry.api.serializers import (
-    AliasSerializer,
-    AliasSetSerializer,
-    AuditEventSerializer,
     ModelCreateSerializer,
     ModelUpdateSerializer,
     ModelVersionSerializer,
@@ -22,22 +22,19 @@ from registry.artifacts import artifact_storage
 from registry.errors import PayloadTooLarge
 from registry.models import ModelAlias, ModelVersion, Role
 from registry.permissions import require_team
-from registry.selectors import alias_get, audit_visible, model_get_for_user, models_visible, version_get
+from registry.selectors import model_get_for_user, models_visible, version_get
 
 _ALIASES = Prefetch("aliases", queryset=ModelAlias.objects.select_related("version"))
 
 
-class ModelListView(ApiView):
+class ModelListView(ListView):
     serializer_class = RegisteredModelSerializer
     filterset_class = RegisteredModelFilter
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def scoped_queryset(self) -> QuerySet:
         return models_visible(self.request.user).prefetch_related(_ALIASES)
 
-    def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(RegisteredModelSerializer(page, many=True).data)
-
+    @extend_schema(request=ModelCreateSerializer, responses={201: RegisteredModelSerializer})
     def post(self, request: Request) -> Response:
         data = self.valid_data(ModelCreateSerializer)
         team = require_team(request.user, data["team"], Role.MAINTAINER)
@@ -50,9 +47,10 @@ class ModelDetailView(ApiView):
     serializer_class = RegisteredModelSerializer
 
     def get(self, request: Request, name: str) -> Response:
-        return Response(RegisteredModelSerializer(model_get_for_user(user=request.user, name=name,
-                                                                     role=Role.VIEWER)).data)
+        model = model_get_for_user(user=request.user, name=name, role=Role.VIEWER)
+        return Response(RegisteredModelSerializer(model).data)
 
+    @extend_schema(request=ModelUpdateSerializer, responses={200: RegisteredModelSerializer})
     def patch(self, request: Request, name: str) -> Response:
         model = model_get_for_user(user=request.user, name=name, role=Role.MAINTAINER)
         changes = self.valid_data(ModelUpdateSerializer, partial=True)
@@ -60,41 +58,36 @@ class ModelDetailView(ApiView):
         return Response(RegisteredModelSerializer(model).data)
 
 
-class VersionListView(ApiView):
+class VersionListView(ListView):
     serializer_class = ModelVersionSerializer
     filterset_class = ModelVersionFilter
     parser_classes = [MultiPartParser]
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
-        return ModelVersion.objects.none()
+    def scoped_queryset(self) -> QuerySet:
+        model = model_get_for_user(user=self.request.user, name=self.kwargs["name"], role=Role.VIEWER)
+        return ModelVersion.objects.filter(model=model).select_related("model", "created_by")
 
-    def get(self, request: Request, name: str) -> Response:
-        model = model_get_for_user(user=request.user, name=name, role=Role.VIEWER)
-        versions = ModelVersion.objects.filter(model=model).select_related("model", "created_by")
-        page = self.paginate_queryset(self.filter_queryset(versions))
-        return self.get_paginated_response(ModelVersionSerializer(page, many=True).data)
-
+    @extend_schema(request={"multipart/form-data": VersionUploadSerializer}, responses={201: ModelVersionSerializer})
     def post(self, request: Request, name: str) -> Response:
         """Multipart upload: ``file`` plus optional sha256, signature, input_example, metrics, ..."""
         model = model_get_for_user(user=request.user, name=name, role=Role.MAINTAINER)
-        self._refuse_oversized(request)
+        _refuse_oversized(request)
         _ = request.data  # parse now: the upload handler may stop mid-stream and flag the request
-        self._refuse_oversized(request)
+        _refuse_oversized(request)
         data = self.valid_data(VersionUploadSerializer)
         upload = data.pop("file")
         version = services.version_create(actor=request.user, model=model, upload=upload,
                                           meta=services.VersionMetadata(**data), ip=client_ip(request))
         return Response(ModelVersionSerializer(version).data, status=status.HTTP_201_CREATED)
 
-    @staticmethod
-    def _refuse_oversized(request: Request) -> None:
-        from django.conf import settings
 
-        limit = settings.MODELYARD_MAX_UPLOAD_BYTES
-        declared = request.META.get("CONTENT_LENGTH") or "0"
-        too_large = getattr(request._request, "modelyard_upload_too_large", False)
-        if too_large or (declared.isdigit() and int(declared) > limit + 64 * 1024):
-            raise PayloadTooLarge(f"The upload exceeds the limit of {limit} bytes", field="file")
+def _refuse_oversized(request: Request) -> None:
+    limit = settings.MODELYARD_MAX_UPLOAD_BYTES
+    declared = request.META.get("CONTENT_LENGTH") or "0"
+    too_large = getattr(request._request, "modelyard_upload_too_large", False)
+    # A little slack over the limit for the multipart envelope around the file itself.
+    if too_large or (declared.isdigit() and int(declared) > limit + 64 * 1024):
+        raise PayloadTooLarge(f"The upload exceeds the limit of {limit} bytes", field="file")
 
 
 class VersionDetailView(ApiView):
@@ -106,8 +99,9 @@ class VersionDetailView(ApiView):
 
 
 class ArtifactDownloadView(ApiView):
-    serializer_class = None
+    serializer_class = ModelVersionSerializer
 
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY)})
     def get(self, request: Request, name: str, number: int) -> FileResponse:
         model = model_get_for_user(user=request.user, name=name, role=Role.VIEWER)
         version = version_get(model=model, number=number)
@@ -117,46 +111,3 @@ class ArtifactDownloadView(ApiView):
                                 content_type="application/octet-stream")
         response["X-Checksum-SHA256"] = version.sha256
         return response
-
-
-class AliasListView(ApiView):
-    serializer_class = AliasSerializer
-
-    def get(self, request: Request, name: str) -> Response:
-        model = model_get_for_user(user=request.user, name=name, role=Role.VIEWER)
-        aliases = ModelAlias.objects.filter(model=model).select_related("version", "updated_by")
-        page = self.paginate_queryset(aliases)
-        return self.get_paginated_response(AliasSerializer(page, many=True).data)
-
-
-class AliasDetailView(ApiView):
-    serializer_class = AliasSerializer
-
-    def get(self, request: Request, name: str, alias: str) -> Response:
-        model = model_get_for_user(user=request.user, name=name, role=Role.VIEWER)
-        return Response(AliasSerializer(alias_get(model=model, name=alias)).data)
-
-    def put(self, request: Request, name: str, alias: str) -> Response:
-        model = model_get_for_user(user=request.user, name=name, role=Role.MAINTAINER)
-        data = self.valid_data(AliasSetSerializer)
-        version = version_get(model=model, number=data["version"])
-        moved = services.alias_set(actor=request.user, model=model, name=alias, version=version,
-                                   ip=client_ip(request))
-        return Response(AliasSerializer(moved).data)
-
-    def delete(self, request: Request, name: str, alias: str) -> Response:
-        model = model_get_for_user(user=request.user, name=name, role=Role.MAINTAINER)
-        services.alias_delete(actor=request.user, model=model, name=alias, ip=client_ip(request))
-        return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-class AuditListView(ApiView):
-    serializer_class = AuditEventSerializer
-    filterset_class = AuditEventFilter
-
-    def get_queryset(self):  # type: ignore[no-untyped-def]
-        return audit_visible(self.request.user)
-
-    def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(AuditEventSerializer(page, many=True).data)
