@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "django_filters",
     "django_celery_beat",
     "django_prometheus",
+    "axes",
     "registry",
     "serving",
 ]
@@ -60,6 +61,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.middleware.SecurityHeadersMiddleware",
+    # Last, so that it sees lockouts flagged by the authentication backend on the way out.
+    "axes.middleware.AxesMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -216,6 +220,19 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out username+address before the password is even checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Lockout after repeated failures, for the console login and the token endpoint alike.
+AXES_FAILURE_LIMIT = env_int("MODELYARD_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("MODELYARD_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "config.auth_views.lockout_response"
+MODELYARD_TOKEN_THROTTLE = env_str("MODELYARD_TOKEN_THROTTLE", "20/min")
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -225,7 +242,8 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "registry.api.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_THROTTLE_RATES": {"token": env_str("MODELYARD_TOKEN_THROTTLE", "20/min")},
+    # orjson: bounded nesting depth (a deeply nested body is a 400, not a RecursionError).
+    "DEFAULT_PARSER_CLASSES": ["serving.codecs.OrjsonParser", "rest_framework.parsers.MultiPartParser"],
 }
 
 SIMPLE_JWT = {

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest
 
+from registry.api.errors import UNAUTHENTICATED
 from registry.errors import Forbidden, ModelyardError, NotFound
 from registry.models import Membership, Role
 from serving import bus
@@ -37,7 +38,7 @@ class Caller:
 
 
 callers = bus.LocalCache("user")
-_INVALID = "Authentication credentials were not provided or are invalid"
+_INVALID = UNAUTHENTICATED
 
 
 def _claims(request: HttpRequest) -> dict:

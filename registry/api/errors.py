@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -26,7 +27,12 @@ def _first_error(detail: Any, path: str | None = None) -> tuple[str | None, Any]
     return path, detail
 
 
+UNAUTHENTICATED = "Authentication credentials were not provided or are invalid"
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, RequestDataTooBig):
+        return Response(envelope("too_large", "The request body is larger than allowed"), status=413)
     if isinstance(exc, ModelyardError):
         response = Response(envelope(exc.code, exc.message, exc.field), status=exc.status)
         if exc.status == 503:
@@ -39,7 +45,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
-    if isinstance(exc, exceptions.ValidationError):
+    if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+        # One body for every way a credential can be wrong: no oracle for which check failed.
+        response.data = envelope("not_authenticated", UNAUTHENTICATED)
+    elif isinstance(exc, exceptions.ValidationError):
         field, leaf = _first_error(exc.detail)
         code = getattr(leaf, "code", "invalid") or "invalid"
         response.data = envelope(str(code), str(leaf), field)
