@@ -3,9 +3,12 @@
 from typing import Any
 
 import orjson
+from django.conf import settings
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
 from rest_framework.renderers import BaseRenderer
+
+from registry.errors import PayloadTooLarge
 
 _OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
 
@@ -31,11 +34,21 @@ class OrjsonRenderer(BaseRenderer):
         return b"" if data is None else dumps(data)
 
 
+def body_limit() -> int:
+    return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+
 class OrjsonParser(BaseParser):
+    """JSON with a bounded size (DRF itself reads any length) and orjson's bounded nesting depth."""
+
     media_type = "application/json"
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        limit = body_limit()
+        raw = stream.read(limit + 1) if stream is not None else b""
+        if len(raw) > limit:
+            raise PayloadTooLarge(f"The request body is larger than {limit} bytes")
         try:
-            return orjson.loads(stream.read())
+            return orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise ParseError(f"Malformed JSON: {exc}") from None

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.db.models import Prefetch, QuerySet
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
@@ -19,7 +20,7 @@ from registry.api.serializers import (
     VersionUploadSerializer,
 )
 from registry.artifacts import artifact_storage
-from registry.errors import PayloadTooLarge
+from registry.errors import ModelyardError, PayloadTooLarge
 from registry.models import ModelAlias, ModelVersion, Role
 from registry.permissions import require_team
 from registry.selectors import model_get_for_user, models_visible, version_get
@@ -72,13 +73,44 @@ class VersionListView(ListView):
         """Multipart upload: ``file`` plus optional sha256, signature, input_example, metrics, ..."""
         model = model_get_for_user(user=request.user, name=name, role=Role.MAINTAINER)
         _refuse_oversized(request)
-        _ = request.data  # parse now: the upload handler may stop mid-stream and flag the request
+        _read_multipart(request)
         _refuse_oversized(request)
         data = self.valid_data(VersionUploadSerializer)
         upload = data.pop("file")
         version = services.version_create(actor=request.user, model=model, upload=upload,
                                           meta=services.VersionMetadata(**data), ip=client_ip(request))
         return Response(ModelVersionSerializer(version).data, status=status.HTTP_201_CREATED)
+
+
+def _read_multipart(request: Request) -> None:
+    """Parse now, turning every way a body can be cut short or overlong into a 4xx."""
+    try:
+        _ = request.data
+    except Exception as exc:
+        _discard_partial_files(request)
+        error = _client_error(exc)
+        if error is None:
+            raise
+        raise error from None
+
+
+def _discard_partial_files(request: Request) -> None:
+    # Closing a temporary upload deletes it at once, rather than whenever the objects are collected.
+    for handler in request._request.upload_handlers:
+        partial = getattr(handler, "file", None)
+        if partial is not None:
+            partial.close()
+
+
+def _client_error(exc: Exception) -> ModelyardError | None:
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        return ModelyardError(f"Too many form fields or files: {exc}", code="too_many_parts")
+    if isinstance(exc, RequestDataTooBig):
+        return PayloadTooLarge("The form fields are larger than allowed")
+    if isinstance(exc, OSError):  # the client went away mid-upload (gunicorn raises an IOError subclass)
+        return ModelyardError("The upload ended before the whole body arrived", field="file",
+                              code="upload_incomplete")
+    return None
 
 
 def _refuse_oversized(request: Request) -> None:

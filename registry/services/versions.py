@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from registry.artifacts import artifact_delete, artifact_new_key, artifact_save
-from registry.errors import Forbidden, ModelyardError
+from registry.errors import Forbidden, ModelyardError, Unavailable
 from registry.formats import detect_format
 from registry.models import UNSAFE_FORMATS, ModelVersion, RegisteredModel
 from registry.permissions import User
@@ -75,7 +75,12 @@ def version_create(
     fmt = _check_format(actor, upload)
     key = artifact_new_key(model.id)
     # Copy the bytes before taking the model lock: a 500 MB copy must not block other uploads.
-    artifact_save(key, upload)
+    try:
+        artifact_save(key, upload)
+    except OSError as exc:  # disk full, storage unreachable: drop any partial file
+        artifact_delete(key)
+        raise Unavailable(f"Artifact storage could not keep the file ({exc.strerror or exc}); nothing was saved",
+                          field="file", code="storage_unavailable") from None
     try:
         return _version_insert(actor=actor, model=model, fmt=fmt, key=key, upload=upload, meta=meta, ip=ip)
     except BaseException:

@@ -9,14 +9,15 @@ from functools import wraps
 from typing import Any
 
 import orjson
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from registry.api.errors import envelope
-from registry.errors import MethodNotAllowed, ModelyardError, UnsupportedMediaType
+from registry.errors import MethodNotAllowed, ModelyardError, PayloadTooLarge, UnsupportedMediaType
 from serving import metrics
 from serving.access import Caller, authenticate
-from serving.codecs import dumps
+from serving.codecs import body_limit, dumps
 
 View = Callable[..., HttpResponse]
 
@@ -44,10 +45,17 @@ def parse_json(raw: bytes) -> Any:
         raise ModelyardError(f"Malformed JSON: {exc}", code="parse_error") from None
 
 
+def read_body(request: HttpRequest) -> bytes:
+    try:
+        return request.body
+    except RequestDataTooBig:
+        raise PayloadTooLarge(f"The request body is larger than {body_limit()} bytes") from None
+
+
 def read_json(request: HttpRequest) -> Any:
     if request.content_type != "application/json":
         raise UnsupportedMediaType(f"Unsupported media type {request.content_type!r}; send application/json")
-    return parse_json(request.body)
+    return parse_json(read_body(request))
 
 
 def endpoint(*, methods: tuple[str, ...], public: bool = False, v2: bool = False) -> Callable[[View], View]:

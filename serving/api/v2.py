@@ -8,7 +8,7 @@ from registry.errors import ModelyardError, NotFound
 from registry.models import Role, VersionStatus
 from serving import engine, metrics, warmup
 from serving.access import Caller
-from serving.api.hot import endpoint, json_response, parse_json, read_json
+from serving.api.hot import endpoint, json_response, parse_json, read_body, read_json
 from serving.api.views import _visible
 from serving.protocols import v2
 from serving.routing import ModelRoute, ServedVersion
@@ -80,7 +80,7 @@ def infer(request: HttpRequest, caller: Caller, name: str, version: str | None =
     if header_length is None:
         body, binary = read_json(request), b""
     else:
-        raw_header, binary = v2.split_binary(request.body, header_length)
+        raw_header, binary = v2.split_binary(read_body(request), header_length)
         body = parse_json(raw_header)
     outputs = engine.predict(route, served, v2.decode(body, served.signature, binary))
     metrics.PREDICTIONS.labels(route.name, served.number, "v2").inc()

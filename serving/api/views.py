@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from registry.models import Role
 from serving import engine, metrics, protocols
 from serving.access import Caller
-from serving.api.hot import endpoint, json_response, read_json
+from serving.api.hot import endpoint, json_response, read_body, read_json
 from serving.protocols import mlflow
 from serving.routing import ModelRoute, ServedVersion, route_for
 
@@ -56,7 +56,7 @@ def alias_invocations(request: HttpRequest, caller: Caller, name: str, alias: st
     served.require_ready(name)
     if request.content_type == "text/csv":
         body: Any = {}
-        batch = mlflow.decode_csv(request.body.decode("utf-8", errors="replace"), served.signature)
+        batch = mlflow.decode_csv(read_body(request).decode("utf-8", errors="replace"), served.signature)
     else:
         body = read_json(request)
         batch = mlflow.decode(body, served.signature)
