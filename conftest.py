@@ -204,16 +204,33 @@ def stop(process: subprocess.Popen) -> None:
 
 
 @pytest.fixture
-def worker() -> Iterator[subprocess.Popen]:
+def worker_env() -> dict[str, str]:
+    """Extra environment for the worker process; override in a test module to change its settings."""
+    return {}
+
+
+@pytest.fixture
+def worker(worker_env: dict[str, str]) -> Iterator[subprocess.Popen]:
     log = Path(settings.DATA_DIR) / "worker.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "-l", "info",
              "-Q", settings.CELERY_TASK_DEFAULT_QUEUE, "--without-gossip", "--without-mingle", "--without-heartbeat"],
-            env=process_env(), stdout=out, stderr=subprocess.STDOUT, cwd=settings.BASE_DIR,
+            env=process_env(**worker_env), stdout=out, stderr=subprocess.STDOUT, cwd=settings.BASE_DIR,
         )
     yield process
     stop(process)
+
+
+def wait_for_status(number: int, timeout: float = 90.0) -> ModelVersion:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        version = ModelVersion.objects.get(version=number)
+        if version.status in ("ready", "failed"):
+            return version
+        time.sleep(0.25)
+    log = (Path(settings.DATA_DIR) / "worker.log").read_text(errors="replace")[-3000:]
+    raise AssertionError(f"version {number} still {version.status} after {timeout}s; worker log:\n{log}")
 
 
 def free_port() -> int:

@@ -127,6 +127,10 @@ class ModelAlias(models.Model):
     model = models.ForeignKey(RegisteredModel, on_delete=models.CASCADE, related_name="aliases")
     name = models.CharField(max_length=50, validators=[ALIAS_VALIDATOR])
     version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="aliases")
+    # Where the alias pointed before its last move: traffic falls back here if the current
+    # version becomes unservable (its artifact changed on disk).
+    previous_version = models.ForeignKey(ModelVersion, on_delete=models.SET_NULL, null=True, blank=True,
+                                         related_name="+")
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -60,8 +60,11 @@ class PredictorCache:
         path = artifact_local_path(ref.storage_key, ref.sha256)
         # The file on disk must still be the one that was uploaded and validated.
         if not path.exists() or file_sha256(path) != ref.sha256:
-            raise Unavailable("The model artifact is missing or changed after upload; this version cannot serve",
-                              code="artifact_integrity")
+            from registry.services import version_quarantine
+
+            reason = "The artifact is missing or no longer matches its sha256: it changed after upload"
+            version_quarantine(version_id=ref.id, reason=reason)
+            raise Unavailable(f"{reason}; this version cannot serve", code="artifact_integrity")
         try:
             runtime = load_runtime(ref.format, path)
         except RuntimeLoadError as exc:

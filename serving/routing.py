@@ -32,7 +32,7 @@ class ModelRoute:
     name: str
     team_id: int
     response_cache_seconds: int
-    aliases: dict[str, int]
+    aliases: dict[str, tuple[int, int | None]]  # name -> (version, previous version)
     versions: dict[int, ServedVersion]
 
     def version(self, number: int) -> ServedVersion:
@@ -42,10 +42,16 @@ class ModelRoute:
             raise NotFound(f"Model {self.name!r} has no version {number}") from None
 
     def alias(self, name: str) -> ServedVersion:
+        """The aliased version; if it was taken out of service, the one the alias pointed to before."""
         try:
-            return self.versions[self.aliases[name]]
+            current, previous = self.aliases[name]
         except KeyError:
             raise NotFound(f"Model {self.name!r} has no alias {name!r}") from None
+        served = self.versions[current]
+        fallback = self.versions.get(previous) if previous is not None else None
+        if served.status != VersionStatus.READY and fallback is not None and fallback.status == VersionStatus.READY:
+            return fallback
+        return served
 
 
 routes = bus.LocalCache("route")
@@ -67,7 +73,8 @@ def _load(name: str) -> ModelRoute | None:
         return None
     versions = {row["version"]: _served(row) for row in ModelVersion.objects.filter(model_id=model["id"])
                 .values(*_FIELDS)}
-    aliases = dict(ModelAlias.objects.filter(model_id=model["id"]).values_list("name", "version__version"))
+    aliases = {name: (number, previous) for name, number, previous in ModelAlias.objects.filter(
+        model_id=model["id"]).values_list("name", "version__version", "previous_version__version")}
     return ModelRoute(name=name, team_id=model["team_id"], response_cache_seconds=model["response_cache_seconds"],
                       aliases=aliases, versions=versions)
 

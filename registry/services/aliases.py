@@ -32,9 +32,9 @@ def alias_set(*, actor: User, model: RegisteredModel, name: str, version: ModelV
     before = {"version": alias.version.version} if alias else None
     if alias is None:
         alias = ModelAlias.objects.create(model=model, name=name, version=version, updated_by=actor)
-    else:
-        alias.version, alias.updated_by = version, actor
-        alias.save(update_fields=["version", "updated_by", "updated_at"])
+    elif alias.version_id != version.id:
+        alias.previous_version, alias.version, alias.updated_by = alias.version, version, actor
+        alias.save(update_fields=["previous_version", "version", "updated_by", "updated_at"])
     audit_record(actor=actor, action="alias.set", target=f"model:{model.name}@{name}", team=model.team,
                  before=before, after={"version": version.version}, ip=ip)
     return alias

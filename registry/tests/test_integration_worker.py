@@ -1,26 +1,11 @@
 """End to end with a real Celery worker process on the configured broker and database."""
 
-import time
-from pathlib import Path
-
 import pytest
-from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from registry.models import ModelVersion
+from conftest import wait_for_status
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-def wait_for_status(number: int, timeout: float = 90.0) -> ModelVersion:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        version = ModelVersion.objects.get(version=number)
-        if version.status in ("ready", "failed"):
-            return version
-        time.sleep(0.25)
-    log = (Path(settings.DATA_DIR) / "worker.log").read_text(errors="replace")[-3000:]
-    raise AssertionError(f"version {number} still {version.status} after {timeout}s; worker log:\n{log}")
 
 
 def test_an_uploaded_model_is_validated_by_a_real_worker_then_served(worker, as_user, maintainer, model,

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
+from registry.errors import Unavailable
 from registry.models import Role
 from serving import engine, metrics, protocols
 from serving.access import Caller
@@ -44,7 +45,14 @@ def version_predict(request: HttpRequest, caller: Caller, name: str, number: int
 @endpoint(methods=("POST",))
 def alias_predict(request: HttpRequest, caller: Caller, name: str, alias: str) -> HttpResponse:
     route = _visible(caller, name)
-    return _predict(request, caller, route, route.alias(alias))
+    try:
+        return _predict(request, caller, route, route.alias(alias))
+    except Unavailable as exc:
+        if exc.code != "artifact_integrity":
+            raise
+        # The version was just quarantined; the reloaded route sends this call to the last good one.
+        route = route_for(name)
+        return _predict(request, caller, route, route.alias(alias))
 
 
 @endpoint(methods=("POST",))

@@ -5,7 +5,10 @@ import pytest
 PREDICT = "/api/v1/models/iris/aliases/production/predict"
 
 
-@pytest.mark.parametrize("url", [PREDICT, "/v2/models/iris/infer", "/api/v1/models/iris/aliases/production/invocations"])
+INVOCATIONS = "/api/v1/models/iris/aliases/production/invocations"
+
+
+@pytest.mark.parametrize("url", [PREDICT, "/v2/models/iris/infer", INVOCATIONS])
 def test_a_body_over_the_limit_is_413_on_the_serving_routes(as_user, teammate, ready_iris, settings, url):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
     body = b'{"inputs": [' + b"[1.0, 2.0, 3.0, 4.0]," * 200 + b"[1.0, 2.0, 3.0, 4.0]]}"
