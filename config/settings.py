@@ -67,6 +67,13 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
+# The prediction routes skip sessions, CSRF, messages and login tracking: they use none of them
+# (config/serving_handler.py). Security headers still apply.
+SERVING_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "config.middleware.SecurityHeadersMiddleware",
+]
+
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 
@@ -210,6 +217,9 @@ MODELYARD_QUEUE_WAIT_SECONDS = env_float("MODELYARD_QUEUE_WAIT_SECONDS", 0.5)
 # A model call past this answers 504 'model_timeout'; 0 runs the model inline with no limit.
 MODELYARD_PREDICT_TIMEOUT_SECONDS = env_float("MODELYARD_PREDICT_TIMEOUT_SECONDS", 30.0)
 MODELYARD_MODEL_THREADS = env_int("MODELYARD_MODEL_THREADS", 8, minimum=1)
+# Batches up to this many rows run inline: the thread hand-off that enforces the time limit costs
+# more than such a call. Larger batches always run under the limit.
+MODELYARD_INLINE_MAX_ROWS = env_int("MODELYARD_INLINE_MAX_ROWS", 16, minimum=0)
 MODELYARD_PREDICTOR_CACHE_BYTES = env_int("MODELYARD_PREDICTOR_CACHE_BYTES", 2 * 1024**3, minimum=1)
 
 # --- Auth ------------------------------------------------------------------------------------

@@ -13,14 +13,15 @@ admin.site.site_title = "Modelyard"
 admin.site.index_title = "Registry, serving and jobs"
 
 urlpatterns = [
+    # Serving routes first: URL resolution is a measurable part of a one-row prediction.
+    path("api/v1/", include("serving.api.urls")),
+    path("v2", v2.server_metadata, name="v2-server"),
+    path("v2/", include("serving.api.v2_urls")),
     path("admin/", admin.site.urls),
     path("api/auth/token", auth_views.TokenObtainView.as_view(), name="token-obtain"),
     path("api/auth/token/refresh", auth_views.TokenRefreshView.as_view(), name="token-refresh"),
     path("api/auth/token/revoke", auth_views.TokenRevokeView.as_view(), name="token-revoke"),
     path("api/v1/", include("registry.api.urls")),
-    path("api/v1/", include("serving.api.urls")),
-    path("v2", v2.server_metadata, name="v2-server"),
-    path("v2/", include("serving.api.v2_urls")),
     path("api/schema", SpectacularAPIView.as_view(permission_classes=[AllowAny]), name="schema"),
     # The split view serves its start-up script as a file, so the docs need no inline script (CSP).
     path("api/docs", SpectacularSwaggerSplitView.as_view(url_name="schema", permission_classes=[AllowAny]),

@@ -5,6 +5,9 @@ active flag, staff flag and team roles are cached per process and dropped throug
 user or a membership changes, so a deactivated user is refused within a second.
 """
 
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import jwt
@@ -41,21 +44,41 @@ callers = bus.LocalCache("user")
 _INVALID = UNAUTHENTICATED
 
 
-def _claims(request: HttpRequest) -> dict:
-    header = request.META.get("HTTP_AUTHORIZATION", "")
-    scheme, _, token = header.partition(" ")
-    if scheme != "Bearer" or not token:
-        raise NotAuthenticated(_INVALID)
+# Verified tokens, so that a caller's token is checked cryptographically once per process. What
+# can change about a verified token is only time: expiry is re-checked on every use.
+_verified: OrderedDict[str, dict] = OrderedDict()
+_VERIFIED_MAX = 10_000
+_verified_lock = threading.Lock()
+
+
+def _decode(token: str) -> dict:
     jwt_settings = settings.SIMPLE_JWT
     try:
         claims = jwt.decode(
-            token.strip(), jwt_settings["SIGNING_KEY"], algorithms=[jwt_settings["ALGORITHM"]],
+            token, jwt_settings["SIGNING_KEY"], algorithms=[jwt_settings["ALGORITHM"]],
             audience=jwt_settings["AUDIENCE"], issuer=jwt_settings["ISSUER"], leeway=jwt_settings["LEEWAY"],
             options={"require": ["exp", "iat", "jti", "token_type", "user_id"]},
         )
     except jwt.PyJWTError:
         raise NotAuthenticated(_INVALID) from None
     if claims.get("token_type") != "access":
+        raise NotAuthenticated(_INVALID)
+    return claims
+
+
+def _claims(request: HttpRequest) -> dict:
+    scheme, _, token = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    token = token.strip()
+    if scheme != "Bearer" or not token:
+        raise NotAuthenticated(_INVALID)
+    claims = _verified.get(token)
+    if claims is None:
+        claims = _decode(token)
+        with _verified_lock:
+            _verified[token] = claims
+            if len(_verified) > _VERIFIED_MAX:
+                _verified.popitem(last=False)
+    elif claims["exp"] + settings.SIMPLE_JWT["LEEWAY"] < time.time():
         raise NotAuthenticated(_INVALID)
     return claims
 

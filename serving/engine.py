@@ -56,7 +56,7 @@ def _run(route: ModelRoute, served: ServedVersion, batch: np.ndarray) -> dict[st
     try:
         runtime = predictors.get(served.ref)
         timeout = settings.MODELYARD_PREDICT_TIMEOUT_SECONDS
-        if not timeout:
+        if not timeout or len(batch) <= settings.MODELYARD_INLINE_MAX_ROWS:
             return runtime.predict(batch)
         future = _pool().submit(runtime.predict, batch)
         try:

@@ -50,7 +50,7 @@ def test_past_the_in_flight_limit_callers_get_503_with_retry_after(as_user, team
 
 def test_a_model_past_its_time_limit_is_504_and_keeps_its_slot(as_user, teammate, slow_model, settings):
     settings.MODELYARD_PREDICT_TIMEOUT_SECONDS, settings.MODELYARD_MAX_IN_FLIGHT = 0.1, 1
-    settings.MODELYARD_QUEUE_WAIT_SECONDS = 0.01
+    settings.MODELYARD_QUEUE_WAIT_SECONDS, settings.MODELYARD_INLINE_MAX_ROWS = 0.01, 0
     client = as_user(teammate)
     client.post(PREDICT, {"inputs": [[1, 2]]}, format="json")
     slow_down(0.6)
@@ -96,3 +96,12 @@ def test_predictions_are_counted_and_timed(as_user, teammate, ready_iris, iris_r
     as_user(teammate).post(PREDICT, {"inputs": iris_rows}, format="json")
     assert metric("modelyard_predictions_total", model="iris", version="1", protocol="native") == before + 1
     assert metric("modelyard_prediction_seconds_count", model="iris", version="1") >= 1
+
+
+def test_small_batches_run_inline_and_large_ones_under_the_time_limit(as_user, teammate, slow_model, settings):
+    settings.MODELYARD_PREDICT_TIMEOUT_SECONDS, settings.MODELYARD_INLINE_MAX_ROWS = 0.1, 2
+    client = as_user(teammate)
+    client.post(PREDICT, {"inputs": [[1, 2]]}, format="json")
+    slow_down(0.3)
+    assert client.post(PREDICT, {"inputs": [[1, 2]] * 2}, format="json").status_code == 200
+    assert client.post(PREDICT, {"inputs": [[1, 2]] * 3}, format="json").status_code == 504
