@@ -29,6 +29,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from config.serving_handler import ServingHandler, dispatch
 from registry.models import ModelVersion
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -43,8 +44,9 @@ KNOWN: dict[str, list[Any]] = {
 # documents), and neither inherits throttle state from earlier runs nor leaves any to other tests.
 RUN = uuid.uuid4().int
 
-# get_wsgi_application(), not config.wsgi: that module also starts the serving warm-up thread.
-schema = schemathesis.openapi.from_wsgi("/api/schema", get_wsgi_application())
+# The application config.wsgi serves (prediction routes on the lean handler), built here because
+# importing config.wsgi also starts the serving warm-up thread.
+schema = schemathesis.openapi.from_wsgi("/api/schema", dispatch(get_wsgi_application(), ServingHandler()))
 
 
 def aimed(values: Any) -> st.SearchStrategy:
