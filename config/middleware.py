@@ -2,7 +2,9 @@
 
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from registry.api.errors import envelope
 
 # The console and the API docs load only their own scripts (the docs use drf-spectacular's split
 # view, so no inline script is needed); inline styles remain for Django admin's widgets.
@@ -11,6 +13,18 @@ CONTENT_SECURITY_POLICY = (
     "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
+
+
+class RejectNulMiddleware:
+    """A NUL in the path (``%00``) reaches no view: PostgreSQL cannot even compare text with one."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if "\x00" in request.path_info:
+            return JsonResponse(envelope("invalid_path", "The path contains a NUL character"), status=400)
+        return self.get_response(request)
 
 
 class SecurityHeadersMiddleware:

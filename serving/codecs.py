@@ -48,6 +48,8 @@ class OrjsonParser(BaseParser):
         raw = stream.read(limit + 1) if stream is not None else b""
         if len(raw) > limit:
             raise PayloadTooLarge(f"The request body is larger than {limit} bytes")
+        if b"\\u0000" in raw:  # stored text cannot hold NUL (PostgreSQL refuses it)
+            raise ParseError("JSON strings must not contain NUL characters (\\u0000)")
         try:
             return orjson.loads(raw)
         except orjson.JSONDecodeError as exc:

@@ -17,6 +17,8 @@ class ApiView(GenericAPIView):
     """Every API view states its permission; team roles are checked by the selectors it calls."""
 
     permission_classes = [IsAuthenticated]
+    # DRF's OPTIONS metadata calls get_object(), which these views do not use: answer OPTIONS plainly.
+    metadata_class = None
 
     def valid_data(self, serializer_class: type, **kwargs: Any) -> dict[str, Any]:
         serializer = serializer_class(data=self.request.data, **kwargs)

@@ -1,3 +1,5 @@
+from typing import Any
+
 from rest_framework import serializers
 
 from registry.models import AuditEvent, Membership, ModelAlias, ModelVersion, RegisteredModel, Role, Team
@@ -56,7 +58,7 @@ class ModelUpdateSerializer(serializers.Serializer):
 
 class ModelVersionSerializer(serializers.ModelSerializer):
     model = serializers.CharField(source="model.name")
-    created_by = serializers.CharField(source="created_by.username", default=None)
+    created_by = serializers.CharField(source="created_by.username", default=None, allow_null=True)
 
     class Meta:
         model = ModelVersion
@@ -65,6 +67,16 @@ class ModelVersionSerializer(serializers.ModelSerializer):
             "signature", "input_example", "metrics", "params", "tags", "lineage", "description", "created_by",
             "created_at", "validated_at", "serving_format", "serving_note",
         ]
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
 
 
 class VersionUploadSerializer(serializers.Serializer):
@@ -78,10 +90,16 @@ class VersionUploadSerializer(serializers.Serializer):
     lineage = serializers.JSONField(required=False, binary=True, default=dict)
     description = serializers.CharField(required=False, allow_blank=True, default="", max_length=10_000)
 
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        for name, value in attrs.items():
+            if name != "file" and _has_nul(value):  # stored text cannot hold NUL (PostgreSQL refuses it)
+                raise serializers.ValidationError({name: "Must not contain NUL characters"})
+        return attrs
+
 
 class AliasSerializer(serializers.ModelSerializer):
     version = serializers.IntegerField(source="version.version")
-    updated_by = serializers.CharField(source="updated_by.username", default=None)
+    updated_by = serializers.CharField(source="updated_by.username", default=None, allow_null=True)
 
     class Meta:
         model = ModelAlias
@@ -93,8 +111,8 @@ class AliasSetSerializer(serializers.Serializer):
 
 
 class AuditEventSerializer(serializers.ModelSerializer):
-    actor = serializers.CharField(source="actor.username", default=None)
-    team = serializers.CharField(source="team.slug", default=None)
+    actor = serializers.CharField(source="actor.username", default=None, allow_null=True)
+    team = serializers.CharField(source="team.slug", default=None, allow_null=True)
 
     class Meta:
         model = AuditEvent

@@ -1,5 +1,6 @@
 """Open Inference Protocol v2 (KServe / Triton), tensors in and out."""
 
+import math
 import struct
 from typing import Any
 
@@ -37,7 +38,7 @@ def _binary_data(spec: dict[str, Any], dtype: Any, blob: memoryview, offset: int
 def _tensor(spec: Any, blob: memoryview, offset: int) -> tuple[str, np.ndarray, int]:
     if not isinstance(spec, dict) or not {"name", "shape", "datatype"} <= spec.keys():
         raise _bad("Each input tensor needs name, shape, datatype and data")
-    dtype = DATATYPES.get(spec["datatype"])
+    dtype = DATATYPES.get(spec["datatype"]) if isinstance(spec["datatype"], str) else None
     if dtype is None:
         raise _bad(f"Datatype {spec['datatype']!r} is not served; use one of {', '.join(DATATYPES)}")
     shape = spec["shape"]
@@ -52,7 +53,7 @@ def _tensor(spec: Any, blob: memoryview, offset: int) -> tuple[str, np.ndarray, 
                                  code="wrong_type") from None
     else:
         array, offset = _binary_data(spec, dtype, blob, offset)
-    if array.size != int(np.prod(shape)):
+    if array.size != math.prod(shape):  # math.prod: numpy's product would wrap around for huge shapes
         raise _bad(f"Tensor {spec['name']!r} has {array.size} values for shape {shape}")
     return str(spec["name"]), array.reshape(shape), offset
 
