@@ -50,6 +50,6 @@ def measure(artifacts: Artifacts, models: tuple[str, ...]) -> dict[str, dict[str
         run, dtype = (_onnx(artifacts), np.float32) if model == "onnx" else (_sklearn(artifacts), np.float64)
         batches = {"1 row": artifacts.one_row.astype(dtype), "1000 rows": artifacts.batch.astype(dtype)}
         results[model] = {
-            size: _median_us(run, batch, ITERATIONS[size]) for size, batch in batches.items()
+            size: round(_median_us(run, batch, ITERATIONS[size]), 1) for size, batch in batches.items()
         }
     return results

@@ -30,6 +30,9 @@ class LoadResult:
     # Filled in by measure.py: CPU other work took meanwhile (see noise.py), and how many runs it took.
     foreign_cores: float = 0.0
     attempts: int = 1
+    # Connections each gunicorn worker held (most first), and how many starts of wrk it took to spread them.
+    per_worker: tuple[int, ...] = ()
+    connect_tries: int = 1
 
     @property
     def errors(self) -> int:
@@ -47,17 +50,23 @@ def require_wrk() -> str:
     return path
 
 
-def run(url: str, bodies: Path, token: str, *, connections: int, seconds: int, threads: int,
-        timeout_s: int) -> LoadResult:
+def start(url: str, bodies: Path, token: str, *, connections: int, seconds: int, threads: int,
+          timeout_s: int) -> subprocess.Popen[str]:
     command = [require_wrk(), f"-t{min(threads, connections)}", f"-c{connections}", f"-d{seconds}s",
                f"--timeout={timeout_s}s", "-s", str(LUA), url, "--", str(bodies), token]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def collect(process: subprocess.Popen[str], url: str, connections: int, seconds: int) -> LoadResult:
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + timeout_s + 30)
+        stdout, stderr = process.communicate(timeout=seconds + 60)
     except subprocess.TimeoutExpired:
-        raise BenchError(f"wrk did not finish: {' '.join(command[:-1])}") from None
-    lines = [line for line in done.stdout.splitlines() if line.startswith(MARKER)]
-    if done.returncode != 0 or not lines:
-        raise BenchError(f"wrk failed (status {done.returncode}) on {url}:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+        process.kill()
+        process.communicate()
+        raise BenchError(f"wrk did not finish against {url}") from None
+    lines = [line for line in stdout.splitlines() if line.startswith(MARKER)]
+    if process.returncode != 0 or not lines:
+        raise BenchError(f"wrk failed (status {process.returncode}) on {url}:\n{stdout[-2000:]}{stderr[-2000:]}")
     data = json.loads(lines[-1][len(MARKER):])
     errors, latency = data["errors"], data["latency_us"]
     seconds_run = data["duration_us"] / 1e6
@@ -69,3 +78,20 @@ def run(url: str, bodies: Path, token: str, *, connections: int, seconds: int, t
         non_2xx=errors["status"],
         socket_errors=sum(errors[kind] for kind in ("connect", "read", "write", "timeout")),
     )
+
+
+def run(url: str, bodies: Path, token: str, *, connections: int, seconds: int, threads: int,
+        timeout_s: int) -> LoadResult:
+    process = start(url, bodies, token, connections=connections, seconds=seconds, threads=threads,
+                    timeout_s=timeout_s)
+    try:
+        return collect(process, url, connections, seconds)
+    finally:
+        stop(process)
+
+
+def stop(process: subprocess.Popen[str]) -> None:
+    """Ends wrk if it still runs (interrupted, or restarted): it must not outlive the bench."""
+    if process.poll() is None:
+        process.kill()
+        process.communicate()

@@ -12,7 +12,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from bench import artifacts, environment, inprocess, prepare, report
+from bench import artifacts, environment, inprocess, noise, prepare, report
 from bench.errors import BenchError
 from bench.load import require_wrk
 from bench.measure import ServerRun, measure
@@ -56,6 +56,8 @@ def _bench(options: Options, workdir: Path) -> int:
     print(f"Building the model (logistic regression, {artifacts.FEATURES} features) ...", flush=True)
     built = artifacts.build(workdir)
     print("Timing predict in process ...", flush=True)
+    quiet = noise.Quiet(options.database_name, options.quiet_wait)
+    quiet.wait()  # timings taken on a busy machine mislead
     timings = inprocess.measure(built, options.models)
 
     print(f"Preparing PostgreSQL ({options.database_url}) and Redis ({options.redis_url}) ...", flush=True)
@@ -70,12 +72,12 @@ def _bench(options: Options, workdir: Path) -> int:
 
     print("Measuring Modelyard ...", flush=True)
     modelyard = measure("modelyard", "config.wsgi:application", options.port, modelyard_env, token, built, options,
-                        workdir / "modelyard.log")
+                        quiet, workdir / "modelyard.log")
     floor: ServerRun | None = None
     if not options.skip_floor:
         print("Measuring the floor (bare Django view) ...", flush=True)
         floor = measure("floor", "bench.floor.wsgi:application", options.floor_port,
-                        environment.floor(options, built), token, built, options, workdir / "floor.log")
+                        environment.floor(options, built), token, built, options, quiet, workdir / "floor.log")
 
     git = _git()
     found = report.targets(options, modelyard, floor)

@@ -95,13 +95,28 @@ class Meter:
         return max(0.0, (end.machine - start.machine - ours) / TICKS / seconds) if seconds > 0 else 0.0
 
 
-def wait_for_quiet(database: str, limit_s: float) -> float:
-    """Sample one-second windows until other work uses under NOISY_CORES, or limit_s passes; last reading."""
-    deadline = time.monotonic() + limit_s
-    meter = Meter(database)
-    while True:
-        meter.start()
-        time.sleep(1.0)
-        reading = meter.foreign_cores()
-        if reading < NOISY_CORES or time.monotonic() >= deadline:
-            return reading
+class Quiet:
+    """Waits for other work to stop, within one time budget for the whole run, so a machine that never
+    goes quiet slows the bench by at most that much (its rows are then flagged instead)."""
+
+    def __init__(self, database: str, budget_s: float) -> None:
+        self.database = database
+        self.remaining_s = budget_s
+
+    def wait(self) -> float:
+        """Sample one-second windows until other work uses under NOISY_CORES or the budget is spent;
+        returns the last reading, in cores."""
+        meter = Meter(self.database)
+        told = False
+        while True:
+            started = time.monotonic()
+            meter.start()
+            time.sleep(1.0)
+            reading = meter.foreign_cores()
+            self.remaining_s -= time.monotonic() - started
+            if reading < NOISY_CORES or self.remaining_s <= 0:
+                return reading
+            if not told:
+                print(f"    other processes use {reading:.2f} cores: waiting for quiet "
+                      f"({max(self.remaining_s, 0):.0f} s of waiting left for this run)", flush=True)
+                told = True

@@ -45,8 +45,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--warmup", type=int, default=2, help="seconds of load before measuring each model (default 2)")
     parser.add_argument("--batch-connections", type=int, default=8,
                         help="connections for the 1,000-row scenario (default 8: 2 workers x 4 threads)")
-    parser.add_argument("--wrk-threads", type=int, default=1,
-                        help="wrk threads (default 1: the client shares the cores with the server)")
+    parser.add_argument("--wrk-threads", type=int, default=2,
+                        help="wrk threads (default 2, one per core; connections opened by two threads spread over "
+                             "gunicorn's workers far more often than from one)")
     # None means: leave GUNICORN_* from the environment, or platform/gunicorn.conf.py's defaults, alone.
     parser.add_argument("--workers", help="GUNICORN_WORKERS for both servers")
     parser.add_argument("--threads", help="GUNICORN_THREADS for both servers")
@@ -59,10 +60,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/5"),
                         help="Redis database, flushed each run (env BENCH_REDIS_URL; default db 5)")
     parser.add_argument("--models", default="onnx,sklearn", help="comma-separated subset of onnx,sklearn")
-    parser.add_argument("--retries", type=int, default=2,
-                        help="re-runs of a scenario during which other processes used the CPU (default 2)")
-    parser.add_argument("--quiet-wait", type=int, default=60,
-                        help="seconds to wait for other work to stop before a re-run or a server start (default 60)")
+    parser.add_argument("--retries", type=int, default=3,
+                        help="re-runs of a scenario during which other processes used the CPU, or whose connections "
+                             "sat unevenly on the workers (default 3)")
+    parser.add_argument("--quiet-wait", type=int, default=120,
+                        help="seconds the whole run may spend waiting for other work to leave the CPU (default 120)")
     parser.add_argument("--skip-floor", action="store_true", help="measure Modelyard only (no ratios)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary data dir and server logs")
     parser.add_argument("--strict", action="store_true", help="exit with status 1 when a target is missed")

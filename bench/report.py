@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.load import LoadResult
-from bench.measure import ServerRun, scenarios
+from bench.measure import ServerRun, balanced, scenarios
 from bench.noise import NOISY_CORES
 from bench.options import Options
 
@@ -44,13 +44,20 @@ def _ms(value: float) -> str:
     return f"{value:.2f}"
 
 
+def _spread(result: LoadResult) -> str:
+    # Sync workers hold one connection at a time and close it: nothing persistent to show.
+    if sum(result.per_worker) < 0.9 * result.connections:
+        return "n/a"
+    return "+".join(str(n) for n in result.per_worker)
+
+
 def _rps(result: LoadResult | None) -> str:
     return f"{result.rps:,.0f}" if result else "-"
 
 
 def results_table(options: Options, modelyard: ServerRun, floor: ServerRun | None) -> str:
     rows = [["scenario", "model", "conns", "Modelyard req/s", "p50 ms", "p99 ms", "floor req/s", "p50 ms", "p99 ms",
-             "ratio", "errors M/F", "other CPU M/F"]]
+             "ratio", "errors M/F", "other CPU M/F", "conns/worker M/F"]]
     for scenario in scenarios(options):
         for model in options.models:
             mine = modelyard.results[model][scenario.key]
@@ -60,8 +67,9 @@ def results_table(options: Options, modelyard: ServerRun, floor: ServerRun | Non
                          _ms(mine.p99_ms), _rps(base), _ms(base.p50_ms) if base else "-",
                          _ms(base.p99_ms) if base else "-", ratio,
                          f"{mine.errors}/{base.errors if base else '-'}",
-                         f"{mine.foreign_cores:.2f}/{f'{base.foreign_cores:.2f}' if base else '-'}"])
-    return _table(rows, right=set(range(2, 12)))
+                         f"{mine.foreign_cores:.2f}/{f'{base.foreign_cores:.2f}' if base else '-'}",
+                         f"{_spread(mine)}/{_spread(base) if base else '-'}"])
+    return _table(rows, right=set(range(2, 13)))
 
 
 def inprocess_table(timings: dict[str, dict[str, float]]) -> str:
@@ -118,11 +126,15 @@ def warnings(options: Options, modelyard: ServerRun, floor: ServerRun | None) ->
             for scenario in scenarios(options):
                 result = by_key[scenario.key]
                 if result.foreign_cores >= NOISY_CORES:
-                    found.append(f"WARNING: {run.label} {model} {scenario.label}, {scenario.connections} conns: "
-                                 f"other processes used {result.foreign_cores:.2f} cores in all {result.attempts} "
-                                 "runs; its figures understate the server")
+                    found.append(f"WARNING: {run.label} {model} {scenario.title}: "
+                                 f"other processes used {result.foreign_cores:.2f} cores (last of {result.attempts} "
+                                 "runs); its figures understate the server")
+                if not balanced(result.per_worker, result.connections):
+                    found.append(f"WARNING: {run.label} {model} {scenario.title}: "
+                                 f"connections per worker {_spread(result)} after {result.connect_tries} starts "
+                                 "of wrk; one worker carried most of the load")
                 if result.errors:
-                    found.append(f"WARNING: {run.label} {model} {scenario.label}, {scenario.connections} conns: "
+                    found.append(f"WARNING: {run.label} {model} {scenario.title}: "
                                  f"{result.non_2xx} answers of status 400 or more, {result.socket_errors} socket "
                                  "errors or timeouts")
     if floor is not None:

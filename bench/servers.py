@@ -100,3 +100,46 @@ def wait_ready(server: Server) -> float:
         time.sleep(POLL_INTERVAL_S)
     raise BenchError(f"{server.label} was not ready after {READY_TIMEOUT_S:.0f} s (last: {last}); "
                      f"log {server.log}:\n{log_tail(server.log)}")
+
+
+def _established_inodes(port: int) -> set[str]:
+    """Socket inodes of established TCP connections whose local port is the server's (IPv4 loopback)."""
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # 01: ESTABLISHED
+            inodes.add(fields[9])
+    return inodes
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                raw = Path(entry.path, "stat").read_text()
+            except OSError:
+                continue
+            if int(raw[raw.rindex(")") + 2 :].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def connections_per_worker(server: Server) -> tuple[int, ...]:
+    """How many of the server's established connections each worker holds, most first.
+
+    gunicorn's workers accept from one shared socket, so wrk's connections, all opened at once and kept
+    alive, can land on one worker: then one process (one GIL) serves them all and req/s halves.
+    """
+    inodes = _established_inodes(server.port)
+    counts = []
+    for worker in _children(server.process.pid):
+        held = 0
+        with contextlib.suppress(OSError):
+            for fd in os.scandir(f"/proc/{worker}/fd"):
+                with contextlib.suppress(OSError):
+                    target = os.readlink(fd.path)
+                    if target.startswith("socket:[") and target[8:-1] in inodes:
+                        held += 1
+        counts.append(held)
+    return tuple(sorted(counts, reverse=True))
