@@ -87,8 +87,8 @@ def route_for(name: str) -> ModelRoute:
     return route
 
 
-def aliased_refs() -> list[VersionRef]:
-    """Every version an alias points to: what a web worker loads before it reports ready."""
-    rows = ModelAlias.objects.select_related("version").values(*(f"version__{f}" for f in _FIELDS))
-    return [_served({f: row[f"version__{f}"] for f in _FIELDS}).ref for row in rows
+def aliased_refs() -> list[tuple[str, VersionRef]]:
+    """Every (model, version) an alias points to: what a web worker loads before it reports ready."""
+    rows = ModelAlias.objects.values("model__name", *(f"version__{f}" for f in _FIELDS))
+    return [(row["model__name"], _served({f: row[f"version__{f}"] for f in _FIELDS}).ref) for row in rows
             if row["version__status"] == VersionStatus.READY]

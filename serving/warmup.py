@@ -5,10 +5,12 @@ import threading
 import time
 from typing import Any
 
+import numpy as np
 from django.db import connection
+from django.urls import get_resolver
 
-from serving.predictors import predictors
-from serving.routing import aliased_refs
+from serving.predictors import VersionRef, predictors
+from serving.routing import aliased_refs, route_for
 
 logger = logging.getLogger(__name__)
 state: dict[str, Any] = {"status": "idle", "loaded": 0, "failed": [], "seconds": None}
@@ -27,23 +29,33 @@ def start() -> None:
 def _warm() -> None:
     started = time.perf_counter()
     try:
-        refs = aliased_refs()
+        aliased = aliased_refs()
+        # Import the views and protocols now rather than on the first caller's request.
+        get_resolver().resolve("/api/v1/models/warmup/aliases/warmup/predict")
     except Exception:  # database not reachable yet: stay unready and let the next probe retry
         logger.exception("warm-up could not read the aliases")
         state["status"] = "idle"
+        connection.close()
         return
-    finally:
-        connection.close()  # this thread's own connection; nothing else will close it
-    for ref in refs:
-        try:
-            predictors.get(ref)
-            state["loaded"] += 1
-        except Exception as exc:  # one broken version must not keep every other model offline
-            logger.error("warm-up could not load version %s: %s", ref.id, exc)
-            state["failed"].append(ref.id)
+    for name, ref in aliased:
+        _warm_one(name, ref)
+    connection.close()  # this thread's own connection; nothing else will close it
     state["seconds"] = round(time.perf_counter() - started, 3)
     state["status"] = "ready"
     logger.info("warm-up loaded %s versions in %.2fs", state["loaded"], state["seconds"])
+
+
+def _warm_one(name: str, ref: VersionRef) -> None:
+    try:
+        route_for(name)  # the routing table, cached like every request will find it
+        runtime = predictors.get(ref)
+        features = runtime.signature()["inputs"]["features"]
+        if features:  # the first run of a session allocates its kernels: not on a caller's time
+            runtime.predict(np.zeros((1, features)))
+        state["loaded"] += 1
+    except Exception as exc:  # one broken version must not keep every other model offline
+        logger.error("warm-up could not load version %s of %s: %s", ref.id, name, exc)
+        state["failed"].append(ref.id)
 
 
 def reset() -> None:
