@@ -15,10 +15,17 @@ if TYPE_CHECKING:
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 
-# The default of 2 comes from measurement with `make bench` on the 2-core reference machine, not from
-# the (2 x cores + 1) rule: each worker holds its own predictor cache, so extra processes cost memory.
+# Chosen with `make bench` on the 2-core reference machine (2026-11-24, 1-row ONNX predict via alias):
+#   gthread 2 workers x 4 threads: 2,378 req/s at 32 connections, p50 0.82 ms / p99 1.08 ms at 1,
+#                                  1,000-row requests 397/s; 0.79 x the bare-Django floor
+#   sync    2 workers:             2,394 req/s at 32 connections, p50 0.58 ms / p99 0.78 ms at 1,
+#                                  1,000-row requests 498/s; 0.84 x the floor
+# One worker per core: the work is CPU-bound and each worker holds its own predictor cache. gthread
+# stays the default because this process also takes uploads (up to 512 MB) and console requests: a
+# sync worker is blocked for a whole slow upload, halving prediction capacity. A pool that only
+# serves predictions (route /api/v1/models/*/predict and /v2 to it) should set
+# GUNICORN_WORKER_CLASS=sync for the lower latency.
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
-# Threads let one process overlap uploads, DB and Redis waits while the models stay loaded once per process.
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 
