@@ -4,6 +4,7 @@ Loaded from the database on first use per model and kept in process; the bus dro
 its model, a version or an alias changes, so steady-state predictions make no query.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,12 +60,16 @@ _FIELDS = ("id", "version", "status", "signature", "serving_format", "serving_st
            "format", "storage_key", "sha256")
 
 
+def version_ref(row: Mapping[str, Any]) -> VersionRef:
+    """What answers for a version (a row or ``vars(version)``): its ONNX conversion if any, else the original."""
+    return VersionRef(id=row["id"], sha256=row["serving_sha256"] or row["sha256"],
+                      format=row["serving_format"] or row["format"],
+                      storage_key=row["serving_storage_key"] or row["storage_key"])
+
+
 def _served(row: dict[str, Any]) -> ServedVersion:
-    ref = VersionRef(id=row["id"], sha256=row["serving_sha256"] or row["sha256"],
-                     format=row["serving_format"] or row["format"],
-                     storage_key=row["serving_storage_key"] or row["storage_key"])
     return ServedVersion(id=row["id"], number=row["version"], status=row["status"], signature=row["signature"],
-                         ref=ref)
+                         ref=version_ref(row))
 
 
 def _load(name: str) -> ModelRoute | None:
