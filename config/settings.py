@@ -159,6 +159,9 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("MODELYARD_TASK_SOFT_TIME_LIMIT", 600, min
 CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULE = {
+    "sweep-versions": {"task": "registry.tasks.sweep_versions", "schedule": 60.0},
+}
 CELERY_TIMEZONE = "UTC"
 
 # --- Artifacts -------------------------------------------------------------------------------

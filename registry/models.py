@@ -107,6 +107,8 @@ class ModelVersion(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     validated_at = models.DateTimeField(null=True, blank=True)
+    # Deliveries of the validation task; a model that kills the worker each time stops after a few.
+    validation_attempts = models.PositiveSmallIntegerField(default=0)
     # What actually answers predictions: the original, or an ONNX conversion proven equivalent at
     # validation. The original artifact stays the source of truth; the conversion is derived.
     serving_format = models.CharField(max_length=20, blank=True, default="")

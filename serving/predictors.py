@@ -36,7 +36,6 @@ class PredictorCache:
         self._entries: OrderedDict[tuple[int, str], Runtime] = OrderedDict()
         self._lock = threading.Lock()
         self._loading: dict[tuple[int, str], threading.Lock] = {}
-        self.load_seconds: dict[tuple[int, str], float] = {}
 
     def get(self, ref: VersionRef) -> Runtime:
         with self._lock:
@@ -57,28 +56,31 @@ class PredictorCache:
 
     def _load(self, ref: VersionRef) -> Runtime:
         started = time.perf_counter()
-        path = artifact_local_path(ref.storage_key, ref.sha256)
-        # The file on disk must still be the one that was uploaded and validated.
-        if not path.exists() or file_sha256(path) != ref.sha256:
+        try:
+            path = artifact_local_path(ref.storage_key, ref.sha256)
+            digest = file_sha256(path)
+        except OSError as exc:  # storage briefly unreachable (a network volume): retry, change nothing
+            raise Unavailable(f"The model artifact cannot be read right now ({exc.strerror or exc})",
+                              code="artifact_unavailable") from None
+        # The file must still be the one that was uploaded and validated; a different one is tampering.
+        if digest != ref.sha256:
             from registry.services import version_quarantine
 
-            reason = "The artifact is missing or no longer matches its sha256: it changed after upload"
+            reason = "The artifact no longer matches its sha256: it changed after upload"
             version_quarantine(version_id=ref.id, reason=reason)
             raise Unavailable(f"{reason}; this version cannot serve", code="artifact_integrity")
         try:
             runtime = load_runtime(ref.format, path)
         except RuntimeLoadError as exc:
             raise Unavailable(f"The model cannot be loaded: {exc}", code="load_failed") from None
-        self.load_seconds[ref.key] = elapsed = time.perf_counter() - started
-        metrics.LOAD_SECONDS.labels(ref.format).observe(elapsed)
+        metrics.LOAD_SECONDS.labels(ref.format).observe(time.perf_counter() - started)
         return runtime
 
     def _store(self, key: tuple[int, str], runtime: Runtime) -> None:
         with self._lock:
             self._entries[key] = runtime
             while len(self._entries) > 1 and self.used_bytes() > self.budget_bytes:
-                evicted, _ = self._entries.popitem(last=False)
-                self.load_seconds.pop(evicted, None)
+                self._entries.popitem(last=False)
             metrics.LOADED.set(len(self._entries))
 
     def used_bytes(self) -> int:
@@ -91,7 +93,6 @@ class PredictorCache:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
-            self.load_seconds.clear()
 
 
 predictors = PredictorCache(settings.MODELYARD_PREDICTOR_CACHE_BYTES)

@@ -2,6 +2,7 @@
 
 import hashlib
 import logging
+from datetime import timedelta
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,7 @@ from registry.signatures import signature_conflicts, signature_merge
 
 logger = logging.getLogger(__name__)
 _OPEN = (VersionStatus.PENDING, VersionStatus.VALIDATING)
+MAX_ATTEMPTS = 3
 
 
 class ValidationFailed(Exception):
@@ -40,7 +42,11 @@ def version_validate(*, version_id: int) -> ModelVersion:
         if version.status not in _OPEN:
             return version
         version.status = VersionStatus.VALIDATING
-        version.save(update_fields=["status"])
+        version.validation_attempts += 1
+        version.save(update_fields=["status", "validation_attempts"])
+    if version.validation_attempts > MAX_ATTEMPTS:  # earlier deliveries died with the worker
+        return _finish(version_id, Outcome(VersionStatus.FAILED, f"Validation did not finish in {MAX_ATTEMPTS} "
+                                           "attempts: loading this model stops the worker", version.signature))
     try:
         outcome = _check(version)
     except ValidationFailed as exc:
@@ -69,7 +75,11 @@ def _check(version: ModelVersion) -> Outcome:
         raise ValidationFailed("The declared signature does not match the model: " + "; ".join(conflicts))
     signature = signature_merge(version.signature, inferred)
     example = _run_example(runtime, version.input_example, signature) if version.input_example is not None else None
-    return Outcome(VersionStatus.READY, "Validated", signature, _serving(version, runtime, example))
+    serving = _serving(version, runtime, example)
+    if serving["serving_format"] == ModelFormat.ONNX and version.format != ModelFormat.ONNX:
+        # Served in float32 now: inputs are checked (finite, in range) in the dtype the model sees.
+        signature = {**signature, "inputs": {**signature["inputs"], "dtype": "float32"}}
+    return Outcome(VersionStatus.READY, "Validated", signature, serving)
 
 
 def _run_example(runtime: Any, example: Any, signature: dict[str, Any]) -> np.ndarray:
@@ -132,3 +142,19 @@ def _apply(version: ModelVersion, outcome: Outcome) -> None:
                  after={"status": outcome.status, "message": outcome.message,
                         "serving": outcome.serving.get("serving_note", "")})
     logger.info("version %s %s: %s", version, outcome.status, outcome.message)
+
+
+def versions_sweep(*, pending_after: timedelta, validating_after: timedelta) -> dict[str, int]:
+    """Re-queue versions whose validation was never queued; fail those whose worker vanished."""
+    from registry.tasks import validate_version
+
+    now = timezone.now()
+    stale = list(ModelVersion.objects.filter(status=VersionStatus.PENDING, created_at__lt=now - pending_after)
+                 .values_list("id", flat=True)[:100])
+    for version_id in stale:
+        validate_version.delay(version_id)
+    stuck = ModelVersion.objects.filter(status=VersionStatus.VALIDATING, created_at__lt=now - validating_after)
+    message = "Validation did not finish in time (its worker may have died); upload the model again"
+    failed = [_finish(version_id, Outcome(VersionStatus.FAILED, message, signature))
+              for version_id, signature in stuck.values_list("id", "signature")]
+    return {"requeued": len(stale), "failed": len(failed)}

@@ -106,5 +106,7 @@ def _version_insert(
     )
     audit_record(actor=actor, action="version.create", target=f"model:{model.name}/v{number}", team=model.team,
                  after={"format": fmt, "sha256": upload.sha256, "size_bytes": upload.size}, ip=ip)
-    validate_version.delay_on_commit(version.id)
+    # Robust: once committed, the version is kept even if the broker is down; the sweeper
+    # (registry.tasks.sweep_versions) queues its validation later.
+    transaction.on_commit(lambda: validate_version.delay(version.id), robust=True)
     return version

@@ -77,3 +77,10 @@ def test_a_pickle_is_served_through_onnx_so_the_web_process_never_unpickles(
     settings.MODELYARD_ALLOW_PICKLE = False  # the web process could not unpickle even if it tried
     response = as_user(teammate).post(PREDICT, {"inputs": iris_rows}, format="json")
     assert response.json()["outputs"]["labels"] == [0, 2]
+
+
+def test_inputs_are_checked_in_the_dtype_the_converted_model_sees(as_user, teammate, model, owner, iris_skops):
+    version = make_version(model, owner, iris_skops)
+    assert version.serving_format == "onnx" and version.signature["inputs"]["dtype"] == "float32"
+    response = as_user(teammate).post(PREDICT, {"inputs": [[1e39, 3.5, 1.4, 0.2]]}, format="json")
+    assert response.status_code == 400 and response.json()["error"]["code"] == "not_finite"

@@ -47,3 +47,17 @@ def test_a_converted_versions_onnx_copy_is_checked_too(as_user, teammate, owner,
     assert response.status_code == 503 and response.json()["error"]["code"] == "artifact_integrity"
     version.refresh_from_db()
     assert version.status == "failed"
+
+
+def test_a_briefly_missing_file_is_503_and_changes_nothing(as_user, teammate, ready_iris, iris_rows):
+    path = Path(artifact_storage().path(ready_iris.serving_storage_key))
+    hidden = path.with_suffix(".away")
+    path.rename(hidden)
+    client = as_user(teammate)
+    response = client.post("/api/v1/models/iris/versions/1/predict", {"inputs": iris_rows}, format="json")
+    assert response.status_code == 503 and response.json()["error"]["code"] == "artifact_unavailable"
+    assert response["Retry-After"] == "1"
+    hidden.rename(path)
+    ready_iris.refresh_from_db()
+    assert ready_iris.status == "ready" and not AuditEvent.objects.filter(action="version.integrity_failed").exists()
+    assert client.post("/api/v1/models/iris/versions/1/predict", {"inputs": iris_rows}, format="json").status_code == 200
