@@ -139,5 +139,5 @@ class LocalCache:
                 self._data[key] = value
         return value
 
-    def clear(self) -> None:
-        self._invalidate("*")
+    def drop(self, key: str) -> None:
+        self._invalidate(f"{self.prefix}{key}")

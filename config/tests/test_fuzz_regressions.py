@@ -53,3 +53,40 @@ def test_nul_in_the_path_is_400(as_user, owner, ready_iris, url):
 def test_audit_since_out_of_range_is_400_or_clean(as_user, owner, since):
     response = as_user(owner).get("/api/v1/audit", {"since": since})
     assert response.status_code in (200, 400)
+
+
+@pytest.mark.parametrize("body", [
+    {"inputs": [{"name": "x", "shape": [0], "datatype": "FP32", "data": []}]},
+    {"inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 3, 4], "parameters": [1]}],
+     "parameters": []},
+    {"inputs": [{"name": "x", "shape": [1, 4], "datatype": "INT64", "data": [2**70, 1, 1, 1]}]},
+    {"inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 3, 4]}], "outputs": 5},
+    {"inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP32", "data": ["5.1", "3.5", "1.4", "0.2"]}]},
+    {"inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP32", "data": [True, False, True, False]}]},
+    {"inputs": [{"name": "x", "shape": [1, 4], "datatype": "INT64", "data": [1.7, 1, 1, 1]}]},
+])
+def test_odd_v2_payloads_are_4xx_or_answered(as_user, teammate, ready_iris, body):
+    response = as_user(teammate).post("/v2/models/iris/infer", body, format="json")
+    assert response.status_code in (200, 400), response.content
+    if "outputs" not in body and "parameters" not in body:
+        assert response.status_code == 400
+
+
+@pytest.mark.parametrize("url,headers", [("/v2/models/iris/versions/%C2%B2/infer", {}),
+                                         ("/v2/models/iris/infer", {"HTTP_INFERENCE_HEADER_CONTENT_LENGTH": "²"})])
+def test_non_ascii_digits_are_refused(as_user, teammate, ready_iris, url, headers):
+    response = as_user(teammate).post(url, b"{}", content_type="application/octet-stream", **headers)
+    assert response.status_code in (400, 404)
+
+
+@pytest.mark.parametrize("payload", [{"dataframe_records": 5},
+                                     {"dataframe_split": {"columns": [["a"], ["b"]], "data": [[1, 2]]}}])
+def test_odd_mlflow_payloads_are_400(as_user, owner, teammate, model, iris_onnx, payload):
+    from conftest import make_version
+    from registry import services
+
+    version = make_version(model, owner, iris_onnx[0], signature={"inputs": {"dtype": "float32", "features": 4,
+                                                                              "columns": ["a", "b", "c", "d"]}})
+    services.alias_set(actor=owner, model=model, name="production", version=version)
+    response = as_user(teammate).post("/api/v1/models/iris/aliases/production/invocations", payload, format="json")
+    assert response.status_code == 400

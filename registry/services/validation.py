@@ -2,8 +2,8 @@
 
 import hashlib
 import logging
-from datetime import timedelta
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import numpy as np

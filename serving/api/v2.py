@@ -2,14 +2,16 @@
 
 from typing import Any
 
+import numpy as np
 from django.http import HttpRequest, HttpResponse
 
 from registry.errors import ModelyardError, NotFound
-from registry.models import Role, VersionStatus
-from serving import engine, metrics, warmup
+from registry.models import VersionStatus
+from serving import warmup
 from serving.access import Caller
 from serving.api.hot import endpoint, json_response, parse_json, read_body, read_json
-from serving.api.views import _visible
+from serving.api.serve import serve
+from serving.api.serve import visible as _visible
 from serving.protocols import v2
 from serving.routing import ModelRoute, ServedVersion
 
@@ -20,7 +22,7 @@ def _served(route: ModelRoute, version: str | None) -> ServedVersion:
     """No version means the model's default: its ``production`` alias."""
     if version is None:
         return route.alias("production")
-    if not version.isdigit():
+    if not (version.isascii() and version.isdigit()) or len(version) > 9:
         raise NotFound(f"Model {route.name!r} has no version {version!r}")
     return route.version(int(version))
 
@@ -72,18 +74,21 @@ def model_ready(request: HttpRequest, caller: Caller, name: str, version: str | 
 
 @endpoint(methods=("POST",), v2=True)
 def infer(request: HttpRequest, caller: Caller, name: str, version: str | None = None) -> HttpResponse:
-    route = _visible(caller, name)
-    caller.require(route.team_id, Role.PREDICTOR, f"Model {name!r} not found")
-    served = _served(route, version)
-    served.require_ready(name)
-    header_length = request.headers.get("Inference-Header-Content-Length")
+    return serve(request, caller, name, lambda route: _served(route, version), _decode, _respond)
+
+
+def _decode(request: HttpRequest, served: ServedVersion) -> tuple[str, Any, np.ndarray]:
+    header_length = request.META.get("HTTP_INFERENCE_HEADER_CONTENT_LENGTH")
     if header_length is None:
         body, binary = read_json(request), b""
     else:
         raw_header, binary = v2.split_binary(read_body(request), header_length)
         body = parse_json(raw_header)
-    outputs = engine.predict(route, served, v2.decode(body, served.signature, binary))
-    metrics.PREDICTIONS.labels(route.name, served.number, "v2").inc()
+    return "v2", body, v2.decode(body, served.signature, binary)
+
+
+def _respond(protocol: str, route: ModelRoute, served: ServedVersion, body: Any,
+             outputs: dict[str, Any]) -> HttpResponse:
     response = v2.encode(outputs, model=route.name, version=served.number, body=body)
     if not v2.wants_binary(body):
         return json_response(response)

@@ -19,7 +19,7 @@ def _bad(message: str) -> ModelyardError:
 def _records(records: list[Any], columns: list[str] | None) -> dict[str, list[Any]]:
     if not columns:
         raise _bad("Records need a model whose signature names its columns; send rows instead")
-    if not all(isinstance(record, dict) for record in records):
+    if not isinstance(records, list) or not all(isinstance(record, dict) for record in records):
         raise _bad("dataframe_records must be a list of objects")
     try:
         return {name: [record[name] for record in records] for name in columns}
@@ -33,7 +33,7 @@ def _split(frame: Any, columns: list[str] | None) -> Any:
     names, rows = frame.get("columns"), frame["data"]
     if not names or not columns:
         return rows
-    if not isinstance(names, list) or len(names) != len(set(map(str, names))):
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names) or len(names) != len(set(names)):
         raise _bad("dataframe_split.columns must be distinct names")
     if not all(isinstance(row, list) and len(row) == len(names) for row in rows):
         raise _bad("Each dataframe_split row must have one value per column")

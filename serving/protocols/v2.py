@@ -23,16 +23,38 @@ def split_binary(raw: bytes, header_length: str | None) -> tuple[bytes, bytes]:
     """Triton's binary tensor extension: a JSON header of the given length, then raw tensor bytes."""
     if header_length is None:
         return raw, b""
-    if not header_length.isdigit() or int(header_length) > len(raw):
+    if not (header_length.isascii() and header_length.isdigit()) or int(header_length) > len(raw):
         raise _bad("Inference-Header-Content-Length does not fit the body")
     return raw[:int(header_length)], raw[int(header_length):]
 
 
+def _params(holder: dict[str, Any]) -> dict[str, Any]:
+    parameters = holder.get("parameters")
+    return parameters if isinstance(parameters, dict) else {}
+
+
 def _binary_data(spec: dict[str, Any], dtype: Any, blob: memoryview, offset: int) -> tuple[np.ndarray, int]:
-    size = (spec.get("parameters") or {}).get("binary_data_size")
+    size = _params(spec).get("binary_data_size")
     if not isinstance(size, int) or size < 0 or offset + size > len(blob) or size % np.dtype(dtype).itemsize:
         raise _bad(f"Tensor {spec.get('name')!r} has a binary_data_size that does not fit the body")
     return np.frombuffer(blob[offset:offset + size], dtype=np.dtype(dtype).newbyteorder("<")), offset + size
+
+
+def _json_data(spec: dict[str, Any], dtype: Any) -> np.ndarray:
+    """Numbers only, of a kind the datatype can hold: no strings, booleans, nulls or silent truncation."""
+    wrong = ModelyardError(f"Tensor {spec['name']!r} data must be numbers of its datatype", field="inputs",
+                           code="wrong_type")
+    try:
+        array = np.asarray(spec["data"])
+    except (ValueError, TypeError, OverflowError):
+        raise wrong from None
+    if array.size and (array.dtype.kind not in "iuf" or (array.dtype.kind == "f" and np.dtype(dtype).kind == "i")):
+        raise wrong
+    try:
+        with np.errstate(over="ignore"):
+            return array.astype(dtype)
+    except (ValueError, OverflowError):
+        raise wrong from None
 
 
 def _tensor(spec: Any, blob: memoryview, offset: int) -> tuple[str, np.ndarray, int]:
@@ -46,11 +68,7 @@ def _tensor(spec: Any, blob: memoryview, offset: int) -> tuple[str, np.ndarray, 
                                               for d in shape):
         raise _bad("shape must be a list of non-negative integers")
     if "data" in spec:
-        try:
-            array = np.asarray(spec["data"], dtype=dtype)
-        except (ValueError, TypeError):
-            raise ModelyardError(f"Tensor {spec['name']!r} data must be numbers", field="inputs",
-                                 code="wrong_type") from None
+        array = _json_data(spec, dtype)
     else:
         array, offset = _binary_data(spec, dtype, blob, offset)
     if array.size != math.prod(shape):  # math.prod: numpy's product would wrap around for huge shapes
@@ -65,6 +83,8 @@ def decode(body: Any, signature: dict[str, Any], binary: bytes = b"") -> np.ndar
     for spec in body["inputs"]:
         name, array, offset = _tensor(spec, blob, offset)
         tensors.append((name, array))
+    if any(array.size == 0 for _, array in tensors):
+        raise ModelyardError("The batch is empty: send at least one row", field="inputs", code="empty_batch")
     if len(tensors) == 1:
         batch = tensors[0][1]
         return parse_inputs(batch.reshape(len(batch), -1) if batch.ndim == 1 else batch, signature,
@@ -79,7 +99,7 @@ def datatype(array: np.ndarray) -> str:
 
 
 def encode(outputs: dict[str, Any], *, model: str, version: int, body: Any) -> dict[str, Any]:
-    wanted = {o.get("name") for o in body.get("outputs") or [] if isinstance(o, dict)}
+    wanted = {o.get("name") for o in _requested(body) if isinstance(o.get("name"), str)}
     tensors = []
     for name, value in outputs.items():
         if wanted and name not in wanted:
@@ -88,7 +108,7 @@ def encode(outputs: dict[str, Any], *, model: str, version: int, body: Any) -> d
         data = array.ravel() if array.dtype.kind in "fiub" else [str(v) for v in array.ravel()]
         tensors.append({"name": name, "datatype": datatype(array), "shape": list(array.shape), "data": data})
     response: dict[str, Any] = {"model_name": model, "model_version": str(version), "outputs": tensors}
-    if body.get("id") is not None:
+    if isinstance(body.get("id"), str):
         response["id"] = body["id"]
     return response
 
@@ -97,9 +117,14 @@ def wants_binary(body: Any) -> bool:
     """Triton's client asks for binary outputs unless it names its outputs."""
     if not isinstance(body, dict):
         return False
-    if (body.get("parameters") or {}).get("binary_data_output"):
+    if _params(body).get("binary_data_output"):
         return True
-    return any((o.get("parameters") or {}).get("binary_data") for o in body.get("outputs") or [] if isinstance(o, dict))
+    return any(_params(o).get("binary_data") for o in _requested(body))
+
+
+def _requested(body: dict[str, Any]) -> list[dict[str, Any]]:
+    outputs = body.get("outputs")
+    return [o for o in outputs if isinstance(o, dict)] if isinstance(outputs, list) else []
 
 
 def _tensor_bytes(data: Any, datatype: str) -> bytes:

@@ -44,9 +44,22 @@ def test_a_converted_versions_onnx_copy_is_checked_too(as_user, teammate, owner,
     assert version.serving_storage_key != version.storage_key
     tamper(version)
     response = as_user(teammate).post("/api/v1/models/iris/versions/1/predict", {"inputs": iris_rows}, format="json")
-    assert response.status_code == 503 and response.json()["error"]["code"] == "artifact_integrity"
+    assert response.status_code == 409 and response.json()["error"]["code"] == "version_not_ready"
     version.refresh_from_db()
-    assert version.status == "failed"
+    assert version.status == "failed" and "sha256" in version.status_message
+
+
+def test_every_protocol_falls_back_to_the_last_good_version(as_user, teammate, owner, model, ready_iris, iris_onnx):
+    second = make_version(model, owner, iris_onnx[0])
+    services.alias_set(actor=owner, model=model, name="production", version=second)
+    tamper(second)
+    client = as_user(teammate)
+    mlflow = client.post("/api/v1/models/iris/aliases/production/invocations", {"instances": [[5.1, 3.5, 1.4, 0.2]]},
+                         format="json")
+    assert mlflow.status_code == 200
+    v2 = client.post("/v2/models/iris/infer", {"inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP32",
+                                                           "data": [5.1, 3.5, 1.4, 0.2]}]}, format="json")
+    assert v2.status_code == 200 and v2.json()["model_version"] == "1"
 
 
 def test_a_briefly_missing_file_is_503_and_changes_nothing(as_user, teammate, ready_iris, iris_rows):
@@ -60,4 +73,5 @@ def test_a_briefly_missing_file_is_503_and_changes_nothing(as_user, teammate, re
     hidden.rename(path)
     ready_iris.refresh_from_db()
     assert ready_iris.status == "ready" and not AuditEvent.objects.filter(action="version.integrity_failed").exists()
-    assert client.post("/api/v1/models/iris/versions/1/predict", {"inputs": iris_rows}, format="json").status_code == 200
+    again = client.post("/api/v1/models/iris/versions/1/predict", {"inputs": iris_rows}, format="json")
+    assert again.status_code == 200
