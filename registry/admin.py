@@ -70,6 +70,10 @@ class ModelAliasAdmin(admin.ModelAdmin):
     list_select_related = ["model", "version", "updated_by"]
     readonly_fields = ["updated_by", "updated_at"]
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        # Which model and name an alias belongs to never changes; only where it points.
+        return [*self.readonly_fields, "model", "name"] if obj else self.readonly_fields
+
     def save_model(self, request: HttpRequest, obj: ModelAlias, form: Any, change: bool) -> None:
         try:
             services.alias_set(actor=request.user, model=obj.model, name=obj.name, version=obj.version,

@@ -40,7 +40,7 @@ class Caller:
             raise Forbidden(f"This needs the {role} role in the team; you are {current}")
 
 
-callers = bus.LocalCache("user")
+callers = bus.LocalCache("user", max_entries=100_000)
 _INVALID = UNAUTHENTICATED
 
 

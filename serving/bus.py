@@ -8,6 +8,7 @@ a listener that loses its connection clears everything it caches, so it never se
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 
 from django.conf import settings
@@ -71,19 +72,28 @@ def ensure_listening() -> None:
     with _start_lock:
         if _started:
             return
-        target = _listen_redis if settings.REDIS_URL else _poll_generation
-        threading.Thread(target=target, name="modelyard-invalidation", daemon=True).start()
+        if settings.REDIS_URL:
+            subscribed = threading.Event()
+            threading.Thread(target=_listen_redis, args=(subscribed,), name="modelyard-invalidation",
+                             daemon=True).start()
+            subscribed.wait(timeout=5)  # loads start only once changes can reach us
+        else:
+            # Read before any load: a change between this read and the load is then seen as one.
+            threading.Thread(target=_poll_generation, args=(cache.get(GENERATION_KEY),),
+                             name="modelyard-invalidation", daemon=True).start()
         _started = True
 
 
-def _listen_redis() -> None:
+def _listen_redis(subscribed: threading.Event) -> None:
     while True:
         try:
-            pubsub = _redis().pubsub(ignore_subscribe_messages=True)
+            pubsub = _redis().pubsub()
             pubsub.subscribe(CHANNEL)
-            _dispatch("*")  # anything published while we were not subscribed is unknown: drop all
             for item in pubsub.listen():
-                if item.get("type") == "message":
+                if item.get("type") == "subscribe":
+                    _dispatch("*")  # anything published before the subscription took is unknown: drop all
+                    subscribed.set()
+                elif item.get("type") == "message":
                     _dispatch(item["data"].decode())
         except Exception:
             logger.warning("invalidation listener lost Redis; clearing caches and reconnecting", exc_info=True)
@@ -91,8 +101,7 @@ def _listen_redis() -> None:
             time.sleep(1)
 
 
-def _poll_generation() -> None:
-    seen = cache.get(GENERATION_KEY)
+def _poll_generation(seen: object) -> None:
     while True:
         time.sleep(POLL_SECONDS)
         try:
@@ -111,9 +120,10 @@ class LocalCache:
     outlive the change that made it stale.
     """
 
-    def __init__(self, prefix: str) -> None:
+    def __init__(self, prefix: str, *, max_entries: int) -> None:
         self.prefix = f"{prefix}:"
-        self._data: dict[str, object] = {}
+        self.max_entries = max_entries
+        self._data: OrderedDict[str, object] = OrderedDict()
         self._generation = 0
         self._lock = threading.Lock()
         subscribe(self._invalidate)
@@ -137,6 +147,8 @@ class LocalCache:
         with self._lock:
             if generation == self._generation:
                 self._data[key] = value
+                if len(self._data) > self.max_entries:  # bounded: callers choose the keys
+                    self._data.popitem(last=False)
         return value
 
     def drop(self, key: str) -> None:

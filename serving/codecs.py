@@ -6,7 +6,6 @@ import orjson
 from django.conf import settings
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
-from rest_framework.renderers import BaseRenderer
 
 from registry.errors import PayloadTooLarge
 
@@ -23,15 +22,6 @@ def _default(value: Any) -> Any:
 
 def dumps(data: Any) -> bytes:
     return orjson.dumps(data, default=_default, option=_OPTIONS)
-
-
-class OrjsonRenderer(BaseRenderer):
-    media_type = "application/json"
-    format = "json"
-    charset = None
-
-    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
-        return b"" if data is None else dumps(data)
 
 
 def body_limit() -> int:

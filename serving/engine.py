@@ -81,10 +81,17 @@ def predict(route: ModelRoute, served: ServedVersion, batch: np.ndarray) -> dict
     if not route.response_cache_seconds:
         return _run(route, served, batch)
     key = _cache_key(served, batch)
-    cached = cache.get(key)
+    try:
+        cached = cache.get(key)
+    except Exception:  # the cache is an optimisation: an outage costs a model call, not an error
+        logger.warning("response cache unavailable", exc_info=True)
+        return _run(route, served, batch)
     metrics.CACHE.labels(route.name, "hit" if cached is not None else "miss").inc()
     if cached is not None:
         return cached
     outputs = _run(route, served, batch)
-    cache.set(key, outputs, route.response_cache_seconds)
+    try:
+        cache.set(key, outputs, route.response_cache_seconds)
+    except Exception:
+        logger.warning("response cache unavailable", exc_info=True)
     return outputs

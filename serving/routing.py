@@ -4,12 +4,13 @@ Loaded from the database on first use per model and kept in process; the bus dro
 its model, a version or an alias changes, so steady-state predictions make no query.
 """
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from registry.errors import Conflict, NotFound
-from registry.models import ModelAlias, ModelVersion, RegisteredModel, VersionStatus
+from registry.models import NAME_VALIDATOR, ModelAlias, ModelVersion, RegisteredModel, VersionStatus
 from serving import bus
 from serving.predictors import VersionRef
 
@@ -55,7 +56,8 @@ class ModelRoute:
         return served
 
 
-routes = bus.LocalCache("route")
+routes = bus.LocalCache("route", max_entries=10_000)
+_NAME = re.compile(NAME_VALIDATOR.regex.pattern)
 _FIELDS = ("id", "version", "status", "signature", "serving_format", "serving_storage_key", "serving_sha256",
            "format", "storage_key", "sha256")
 
@@ -76,16 +78,19 @@ def _load(name: str) -> ModelRoute | None:
     model = RegisteredModel.objects.filter(name=name).values("id", "team_id", "response_cache_seconds").first()
     if model is None:
         return None
-    versions = {row["version"]: _served(row) for row in ModelVersion.objects.filter(model_id=model["id"])
-                .values(*_FIELDS)}
+    # Aliases first: versions are never deleted, so every version they name is in the second read.
     aliases = {name: (number, previous) for name, number, previous in ModelAlias.objects.filter(
         model_id=model["id"]).values_list("name", "version__version", "previous_version__version")}
+    versions = {row["version"]: _served(row) for row in ModelVersion.objects.filter(model_id=model["id"])
+                .values(*_FIELDS)}
     return ModelRoute(name=name, team_id=model["team_id"], response_cache_seconds=model["response_cache_seconds"],
                       aliases=aliases, versions=versions)
 
 
 def route_for(name: str) -> ModelRoute:
-    """The model's route; unknown names are cached too, so probing names costs no query."""
+    """The model's route; unknown (valid) names are cached too, so probing names costs no query."""
+    if not _NAME.match(name):  # never a model: no query, and nothing cached for it
+        raise NotFound(f"Model {name!r} not found")
     route = routes.get_or_load(name, lambda: _load(name))
     if not isinstance(route, ModelRoute):
         raise NotFound(f"Model {name!r} not found")

@@ -10,12 +10,17 @@ from serving import bus
 
 
 def _model_changed(sender: type, instance: Any, **kwargs: Any) -> None:
-    name = instance.name if isinstance(instance, RegisteredModel) else instance.model.name
-    bus.publish(f"route:{name}")
+    if isinstance(instance, RegisteredModel):
+        bus.publish("*")  # a rename leaves the old name cached: rare enough to drop everything
+    else:
+        bus.publish(f"route:{instance.model.name}")
 
 
 def _access_changed(sender: type, instance: Any, **kwargs: Any) -> None:
-    bus.publish(f"user:{instance.user_id if isinstance(instance, Membership) else instance.pk}")
+    if isinstance(instance, Membership):
+        bus.publish("*")  # a membership edited in the console may have changed its user
+    else:
+        bus.publish(f"user:{instance.pk}")
 
 
 def connect() -> None:

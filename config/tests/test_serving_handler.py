@@ -38,3 +38,7 @@ def test_the_lean_handler_still_authenticates_and_sends_security_headers(db):
     status, headers, body = call("/api/v1/models/iris/aliases/production/predict")
     assert status.startswith("401") and b"not_authenticated" in body
     assert headers["X-Content-Type-Options"] == "nosniff" and "Content-Security-Policy" in headers
+    # Only the full stack's clickjacking middleware sets this: its absence shows the lean handler answered.
+    assert "X-Frame-Options" not in headers
+    _, full_headers, _ = call("/api/v1/models")
+    assert full_headers["X-Frame-Options"] == "DENY"

@@ -13,14 +13,29 @@ from serving.runtimes.base import Runtime, RuntimeLoadError
 warnings.filterwarnings("ignore", message="X does not have valid feature names")
 
 
+_OUTPUTS = {"classifier": ["labels", "probabilities"], "regressor": ["predictions"],
+            "neighbors": ["ids", "distances"], "transformer": ["values"]}
+
+
+def _kind(estimator: Any) -> str:
+    if hasattr(estimator, "predict_proba") and hasattr(estimator, "classes_"):
+        return "classifier"
+    if hasattr(estimator, "predict"):
+        return "regressor"
+    if hasattr(estimator, "kneighbors"):
+        return "neighbors"
+    if hasattr(estimator, "transform"):
+        return "transformer"
+    raise RuntimeLoadError(f"{type(estimator).__name__} has no predict, kneighbors or transform method")
+
+
 class EstimatorRuntime(Runtime):
     """Base for formats that yield a scikit-learn estimator; subclasses implement ``_load``."""
 
     def __init__(self, path: Path) -> None:
         super().__init__(path)
         self.estimator = self._load(path)
-        if not any(hasattr(self.estimator, name) for name in ("predict", "kneighbors", "transform")):
-            raise RuntimeLoadError(f"{type(self.estimator).__name__} has no predict, kneighbors or transform method")
+        self.kind = _kind(self.estimator)  # decided once, not on every prediction
 
     def _load(self, path: Path) -> Any:
         raise NotImplementedError
@@ -31,27 +46,17 @@ class EstimatorRuntime(Runtime):
         return {
             "inputs": {"dtype": "float64", "features": int(features) if features is not None else None,
                        "columns": [str(n) for n in names] if names is not None else None},
-            "outputs": self._output_names(),
+            "outputs": _OUTPUTS[self.kind],
         }
-
-    def _output_names(self) -> list[str]:
-        if hasattr(self.estimator, "predict_proba") and hasattr(self.estimator, "classes_"):
-            return ["labels", "probabilities"]
-        if hasattr(self.estimator, "predict"):
-            return ["predictions"]
-        if hasattr(self.estimator, "kneighbors"):
-            return ["ids", "distances"]
-        return ["values"]
 
     def predict(self, batch: np.ndarray) -> dict[str, Any]:
         estimator = self.estimator
-        if hasattr(estimator, "predict_proba") and hasattr(estimator, "classes_"):
+        if self.kind == "classifier":
             probabilities = estimator.predict_proba(batch)
-            labels = estimator.classes_[np.argmax(probabilities, axis=1)]
-            return {"labels": labels, "probabilities": probabilities}
-        if hasattr(estimator, "predict"):
+            return {"labels": estimator.classes_[np.argmax(probabilities, axis=1)], "probabilities": probabilities}
+        if self.kind == "regressor":
             return {"predictions": estimator.predict(batch)}
-        if hasattr(estimator, "kneighbors"):
+        if self.kind == "neighbors":
             distances, ids = estimator.kneighbors(batch)
             return {"ids": ids, "distances": distances}
         return {"values": estimator.transform(batch)}

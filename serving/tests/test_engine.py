@@ -88,7 +88,12 @@ def test_a_moved_alias_never_answers_from_the_old_versions_cache(as_user, teamma
     assert client.post(PREDICT, {"inputs": iris_rows}, format="json").json()["version"] == 1
     second = make_version(model, owner, iris_onnx[0])
     services.alias_set(actor=owner, model=model, name="production", version=second)
+    hits = metric("modelyard_response_cache_total", model="iris", result="hit")
+    misses = metric("modelyard_response_cache_total", model="iris", result="miss")
     assert client.post(PREDICT, {"inputs": iris_rows}, format="json").json()["version"] == 2
+    # Same input, new version: a miss, never the old version's entry.
+    assert metric("modelyard_response_cache_total", model="iris", result="hit") == hits
+    assert metric("modelyard_response_cache_total", model="iris", result="miss") == misses + 1
 
 
 def test_predictions_are_counted_and_timed(as_user, teammate, ready_iris, iris_rows):
