@@ -16,21 +16,17 @@ MODELS = (("bench-onnx", "model.onnx"), ("bench-sklearn", "model.skops"))
 
 def _register(user: Any, team: Any, name: str, filename: str, data: bytes, example: Any) -> dict[str, Any]:
     from registry import services
-    from registry.uploads import uploaded_file_from_bytes
+    from registry.errors import ModelyardError
 
     model = services.model_create(actor=user, team=team, name=name, description="make bench")
-    with uploaded_file_from_bytes(filename, data) as upload:
-        version = services.version_create(actor=user, model=model, upload=upload,
-                                          meta=services.VersionMetadata(input_example=example))
-    # Validated here, not by a Celery worker: the bench runs none, and validation is idempotent.
-    version = services.version_validate(version_id=version.id)
-    if version.status != "ready":
-        raise SystemExit(f"{name} v{version.version} failed validation: {version.status_message}")
-    services.alias_set(actor=user, model=model, name="production", version=version)
-    # serving_* exist once Modelyard serves scikit-learn through ONNX; older schemas simply lack them.
-    return {"version": version.version, "format": version.format,
-            "serving_format": getattr(version, "serving_format", "") or version.format,
-            "serving_note": getattr(version, "serving_note", "")}
+    # Validated here, not by a Celery worker: the bench runs none.
+    try:
+        version = services.version_publish_local(actor=user, model=model, filename=filename, data=data,
+                                                 input_example=example)
+    except ModelyardError as exc:
+        raise SystemExit(exc.message) from None
+    return {"version": version.version, "format": version.format, "serving_format": version.serving_format,
+            "serving_note": version.serving_note}
 
 
 def main(argv: list[str]) -> None:

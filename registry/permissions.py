@@ -16,13 +16,17 @@ def team_role(user: User, team_id: int) -> str | None:
     return Membership.objects.filter(user=user, team_id=team_id).values_list("role", flat=True).first()
 
 
-def require_role(user: User, team_id: int, role: str, *, what: str = "Not found", field: str | None = None) -> str:
-    current = team_role(user, team_id)
+def check_role(current: str | None, role: str, *, what: str, field: str | None = None) -> str:
+    """The one rule, for the API and the serving hot path alike: not a member 404, too low 403."""
     if current is None:
         raise NotFound(what, field=field)
     if Role.rank(current) < Role.rank(role):
         raise Forbidden(f"This needs the {role} role in the team; you are {current}")
     return current
+
+
+def require_role(user: User, team_id: int, role: str, *, what: str = "Not found", field: str | None = None) -> str:
+    return check_role(team_role(user, team_id), role, what=what, field=field)
 
 
 def require_team(user: User, slug: str, role: str) -> Team:

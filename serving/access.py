@@ -16,8 +16,9 @@ from django.contrib.auth import get_user_model
 from django.http import HttpRequest
 
 from registry.api.errors import UNAUTHENTICATED
-from registry.errors import Forbidden, ModelyardError, NotFound
+from registry.errors import ModelyardError
 from registry.models import Membership, Role
+from registry.permissions import check_role
 from serving import bus
 
 
@@ -33,11 +34,7 @@ class Caller:
     roles: dict[int, str]  # team id -> role
 
     def require(self, team_id: int, role: str, what: str) -> None:
-        current = Role.OWNER if self.is_staff else self.roles.get(team_id)
-        if current is None:
-            raise NotFound(what)
-        if Role.rank(current) < Role.rank(role):
-            raise Forbidden(f"This needs the {role} role in the team; you are {current}")
+        check_role(Role.OWNER if self.is_staff else self.roles.get(team_id), role, what=what)
 
 
 callers = bus.LocalCache("user", max_entries=100_000)

@@ -6,9 +6,10 @@ from registry.services.integrity import version_quarantine
 from registry.services.models import model_create, model_update
 from registry.services.teams import membership_remove, membership_set, team_create
 from registry.services.validation import version_validate
-from registry.services.versions import VersionMetadata, version_create
+from registry.services.versions import VersionMetadata, version_create, version_publish_local
 
 __all__ = [
     "VersionMetadata", "alias_delete", "alias_set", "audit_record", "membership_remove", "membership_set",
-    "model_create", "model_update", "team_create", "version_create", "version_quarantine", "version_validate",
+    "model_create", "model_update", "team_create", "version_create", "version_publish_local",
+    "version_quarantine", "version_validate",
 ]

@@ -11,7 +11,7 @@ from django.db.models import Max
 from registry.artifacts import artifact_delete, artifact_new_key, artifact_save
 from registry.errors import Forbidden, ModelyardError, Unavailable
 from registry.formats import detect_format
-from registry.models import UNSAFE_FORMATS, ModelVersion, RegisteredModel
+from registry.models import UNSAFE_FORMATS, ModelVersion, RegisteredModel, VersionStatus
 from registry.permissions import User
 from registry.services.audit import audit_record
 from registry.signatures import signature_normalize
@@ -109,4 +109,27 @@ def _version_insert(
     # Robust: once committed, the version is kept even if the broker is down; the sweeper
     # (registry.tasks.sweep_versions) queues its validation later.
     transaction.on_commit(lambda: validate_version.delay(version.id), robust=True)
+    return version
+
+
+def version_publish_local(
+    *, actor: User, model: RegisteredModel, filename: str, data: bytes, input_example: Any = None,
+    alias: str = "production",
+) -> ModelVersion:
+    """Upload bytes, validate in this process and point an alias: the demo loader and the bench.
+
+    Validating here as well as on a worker is safe (validation is idempotent) and makes the version
+    servable before this returns.
+    """
+    from registry.services.aliases import alias_set
+    from registry.services.validation import version_validate
+    from registry.uploads import uploaded_file_from_bytes
+
+    with uploaded_file_from_bytes(filename, data) as upload:
+        version = version_create(actor=actor, model=model, upload=upload,
+                                 meta=VersionMetadata(input_example=input_example))
+    version = version_validate(version_id=version.id)
+    if version.status != VersionStatus.READY:
+        raise ModelyardError(f"{model.name} v{version.version} failed validation: {version.status_message}")
+    alias_set(actor=actor, model=model, name=alias, version=version)
     return version

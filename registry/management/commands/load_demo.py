@@ -9,8 +9,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from registry import services
 from registry.demo.artifacts import iris_onnx, recommender_skops
+from registry.errors import ModelyardError
 from registry.models import RegisteredModel, Team
-from registry.uploads import uploaded_file_from_bytes
 
 BASE = "http://127.0.0.1:8000"
 
@@ -46,14 +46,12 @@ class Command(BaseCommand):
             return
         model = services.model_create(actor=admin, team=team, name=name, description=description)
         data, example = build()
-        with uploaded_file_from_bytes(filename, data) as upload:
-            version = services.version_create(actor=admin, model=model, upload=upload,
-                                              meta=services.VersionMetadata(input_example=example))
-        # Validate here as well as on the worker (it is idempotent) so the printed commands work at once.
-        version = services.version_validate(version_id=version.id)
-        if version.status != "ready":
-            raise CommandError(f"Demo model {name} failed validation: {version.status_message}")
-        services.alias_set(actor=admin, model=model, name="production", version=version)
+        # Validated here, so the printed commands work at once.
+        try:
+            version = services.version_publish_local(actor=admin, model=model, filename=filename, data=data,
+                                                     input_example=example)
+        except ModelyardError as exc:
+            raise CommandError(f"Demo model failed: {exc.message}") from None
         self.stdout.write(f"Loaded demo model {name} v{version.version} -> production")
 
     def _print_help(self, username: str, password: str | None) -> None:
