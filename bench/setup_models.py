@@ -15,8 +15,8 @@ MODELS = (("bench-onnx", "model.onnx"), ("bench-sklearn", "model.skops"))
 
 
 def _register(user: Any, team: Any, name: str, filename: str, data: bytes, example: Any) -> dict[str, Any]:
+    from core.errors import ModelyardError
     from registry import services
-    from registry.errors import ModelyardError
 
     model = services.model_create(actor=user, team=team, name=name, description="make bench")
     # Validated here, not by a Celery worker: the bench runs none.

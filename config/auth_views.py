@@ -14,8 +14,8 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from registry.api.errors import envelope
-from registry.errors import Forbidden, ModelyardError
+from core.envelope import envelope
+from core.errors import Forbidden, ModelyardError
 
 LOCKED = "Too many failed sign-ins: this account is locked for a while from your address"
 

@@ -4,7 +4,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from registry.api.errors import envelope
+from core.envelope import envelope
 
 # The console and the API docs load only their own scripts (the docs use drf-spectacular's split
 # view, so no inline script is needed); inline styles remain for Django admin's widgets.

@@ -160,7 +160,7 @@ CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
-    "sweep-versions": {"task": "registry.tasks.sweep_versions", "schedule": 60.0},
+    "sweep-versions": {"task": "registry.versions_sweep", "schedule": 60.0},
 }
 CELERY_TIMEZONE = "UTC"
 
@@ -222,6 +222,8 @@ MODELYARD_QUEUE_WAIT_SECONDS = env_float("MODELYARD_QUEUE_WAIT_SECONDS", 0.5)
 # A model call past this answers 504 'model_timeout'; 0 runs the model inline with no limit.
 MODELYARD_PREDICT_TIMEOUT_SECONDS = env_float("MODELYARD_PREDICT_TIMEOUT_SECONDS", 30.0)
 MODELYARD_MODEL_THREADS = env_int("MODELYARD_MODEL_THREADS", 8, minimum=1)
+# onnxruntime threads inside one model call: one, since a web worker already runs calls side by side.
+MODELYARD_MODEL_THREADS_PER_SESSION = env_int("MODELYARD_MODEL_THREADS_PER_SESSION", 1, minimum=1)
 # Batches up to this many rows run inline: the thread hand-off that enforces the time limit costs
 # more than such a call. Larger batches always run under the limit.
 MODELYARD_INLINE_MAX_ROWS = env_int("MODELYARD_INLINE_MAX_ROWS", 16, minimum=0)
@@ -259,10 +261,10 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "registry.api.pagination.Pagination",
     "PAGE_SIZE": 50,
-    "EXCEPTION_HANDLER": "registry.api.errors.exception_handler",
+    "EXCEPTION_HANDLER": "core.envelope.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # orjson: bounded nesting depth (a deeply nested body is a 400, not a RecursionError).
-    "DEFAULT_PARSER_CLASSES": ["serving.codecs.OrjsonParser", "rest_framework.parsers.MultiPartParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.codecs.OrjsonParser", "rest_framework.parsers.MultiPartParser"],
 }
 
 SIMPLE_JWT = {

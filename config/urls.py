@@ -4,8 +4,7 @@ from django_prometheus import exports
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import AllowAny
 
-from config import auth_views
-from serving import health
+from config import auth_views, health
 from serving.api import v2
 
 admin.site.site_header = "Modelyard console"
@@ -31,7 +30,7 @@ urlpatterns = [
     path("metrics", exports.ExportToDjangoView, name="metrics"),
 ]
 
-handler400 = "registry.api.errors.handler400"
-handler403 = "registry.api.errors.handler403"
-handler404 = "registry.api.errors.handler404"
-handler500 = "registry.api.errors.handler500"
+handler400 = "core.envelope.handler400"
+handler403 = "core.envelope.handler403"
+handler404 = "core.envelope.handler404"
+handler500 = "core.envelope.handler500"

@@ -6,8 +6,8 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from core.errors import ModelyardError
 from registry import services
-from registry.errors import ModelyardError
 from registry.models import AuditEvent, Membership, ModelAlias, ModelVersion, RegisteredModel, Team
 
 

@@ -6,6 +6,8 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 
+from modelkit.formats import UNSAFE_FORMATS as _KIT_UNSAFE
+
 NAME_VALIDATOR = RegexValidator(
     r"^[a-z0-9][a-z0-9._-]{0,99}$",
     "Use 1-100 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit.",
@@ -75,7 +77,7 @@ class ModelFormat(models.TextChoices):
     JOBLIB = "joblib"
 
 
-UNSAFE_FORMATS = frozenset({ModelFormat.PICKLE, ModelFormat.JOBLIB})
+UNSAFE_FORMATS = _KIT_UNSAFE  # one list, the kit's
 
 
 class VersionStatus(models.TextChoices):

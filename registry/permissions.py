@@ -2,7 +2,7 @@
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
-from registry.errors import Forbidden, NotFound
+from core.errors import Forbidden, NotFound
 from registry.models import Membership, Role, Team
 
 User = AbstractBaseUser | AnonymousUser

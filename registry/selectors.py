@@ -2,7 +2,7 @@
 
 from django.db.models import QuerySet
 
-from registry.errors import NotFound
+from core.errors import NotFound
 from registry.models import AuditEvent, ModelAlias, ModelVersion, RegisteredModel, Team
 from registry.permissions import User, require_role
 

@@ -1,19 +1,42 @@
+"""Celery tasks: ids in, one service call, retries owned here. Each is named after its service.
+
+Services are imported inside the task body, so services may queue tasks without an import circle.
+The names before 2026-12 stay registered for one release: messages already queued under them, and
+the beat entry stored in the database, still resolve.
+"""
+
 from datetime import timedelta
+from typing import Any
 
 from celery import shared_task
 from django.conf import settings
 
-from registry.services.validation import version_validate, versions_sweep
+_VALIDATE = {"bind": True, "acks_late": True, "reject_on_worker_lost": True, "max_retries": 3,
+             "default_retry_delay": 5, "autoretry_for": (ConnectionError,)}
 
 
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=3, default_retry_delay=5,
-             autoretry_for=(ConnectionError,))
-def validate_version(self: object, version_id: int) -> str:
-    return version_validate(version_id=version_id).status
+@shared_task(name="registry.version_validate", **_VALIDATE)
+def version_validate(self: Any, version_id: int) -> str:
+    from registry.services.validation import version_validate as validate
+
+    return validate(version_id=version_id).status
 
 
-@shared_task
-def sweep_versions() -> dict[str, int]:
+@shared_task(name="registry.versions_sweep")
+def versions_sweep() -> dict[str, int]:
     """Beat, every minute: nothing stays pending or validating because a broker or worker failed."""
-    return versions_sweep(pending_after=timedelta(minutes=2),
-                          validating_after=timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT * 3 + 60))
+    from registry.services.validation import versions_sweep as sweep
+
+    return sweep(pending_after=timedelta(minutes=2),
+                 validating_after=timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT * 3 + 60))
+
+
+# Deprecated names (remove after the next release).
+@shared_task(name="registry.tasks.validate_version", **_VALIDATE)
+def validate_version(self: Any, version_id: int) -> str:
+    return version_validate.run(version_id)
+
+
+@shared_task(name="registry.tasks.sweep_versions")
+def sweep_versions() -> dict[str, int]:
+    return versions_sweep.run()

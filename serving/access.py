@@ -15,8 +15,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest
 
-from registry.api.errors import UNAUTHENTICATED
-from registry.errors import ModelyardError
+from core.envelope import UNAUTHENTICATED
+from core.errors import ModelyardError
 from registry.models import Membership, Role
 from registry.permissions import check_role
 from serving import bus

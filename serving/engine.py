@@ -12,7 +12,7 @@ import numpy as np
 from django.conf import settings
 from django.core.cache import cache
 
-from registry.errors import ModelFailed, ModelTimeout, ModelyardError, Unavailable
+from core.errors import ModelFailed, ModelTimeout, ModelyardError, Unavailable
 from serving import metrics
 from serving.predictors import predictors
 from serving.routing import ModelRoute, ServedVersion

@@ -10,10 +10,11 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from core.errors import Unavailable
+from modelkit.runtimes import Runtime, RuntimeLoadError, load_runtime
 from registry.artifacts import artifact_local_path, file_sha256
-from registry.errors import Unavailable
+from registry.kit import load_policy
 from serving import metrics
-from serving.runtimes import Runtime, RuntimeLoadError, load_runtime
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ class PredictorCache:
             version_quarantine(version_id=ref.id, reason=reason)
             raise Unavailable(f"{reason}; this version cannot serve", code="artifact_integrity")
         try:
-            runtime = load_runtime(ref.format, path)
+            runtime = load_runtime(ref.format, path, load_policy())
         except RuntimeLoadError as exc:
             raise Unavailable(f"The model cannot be loaded: {exc}", code="load_failed") from None
         metrics.LOAD_SECONDS.labels(ref.format).observe(time.perf_counter() - started)

@@ -9,6 +9,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.errors import ModelyardError, PayloadTooLarge
 from registry import services
 from registry.api.base import ApiView, ListView, client_ip
 from registry.api.filters import ModelVersionFilter, RegisteredModelFilter
@@ -20,7 +21,6 @@ from registry.api.serializers import (
     VersionUploadSerializer,
 )
 from registry.artifacts import artifact_storage
-from registry.errors import ModelyardError, PayloadTooLarge
 from registry.models import ModelAlias, ModelVersion, Role
 from registry.permissions import require_team
 from registry.selectors import model_get_for_user, models_visible, version_get

@@ -1,6 +1,6 @@
 from django.db import transaction
 
-from registry.errors import Conflict, ModelyardError, NotFound
+from core.errors import Conflict, ModelyardError, NotFound
 from registry.models import ModelAlias, ModelVersion, RegisteredModel, VersionStatus
 from registry.permissions import User
 from registry.services.audit import audit_record

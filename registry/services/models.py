@@ -3,7 +3,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from registry.errors import Conflict, ModelyardError
+from core.errors import Conflict, ModelyardError
 from registry.models import NAME_VALIDATOR, RegisteredModel, Team
 from registry.permissions import User
 from registry.services.audit import audit_record

@@ -1,7 +1,7 @@
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from registry.errors import Conflict, ModelyardError, NotFound
+from core.errors import Conflict, ModelyardError, NotFound
 from registry.models import Membership, Role, Team
 from registry.permissions import User
 from registry.services.audit import audit_record

@@ -12,11 +12,16 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
+from modelkit import InputError, RuntimeLoadError
+from modelkit.conversion import accelerate
+from modelkit.inputs import parse_inputs
+from modelkit.runtimes import load_runtime
+from modelkit.signatures import signature_conflicts, signature_merge
+from registry import tasks
 from registry.artifacts import artifact_delete, artifact_local_path, artifact_new_key, artifact_save, file_sha256
-from registry.errors import ModelyardError
+from registry.kit import load_policy
 from registry.models import ModelFormat, ModelVersion, VersionStatus
 from registry.services.audit import audit_record
-from registry.signatures import signature_conflicts, signature_merge
 
 logger = logging.getLogger(__name__)
 _OPEN = (VersionStatus.PENDING, VersionStatus.VALIDATING)
@@ -58,15 +63,13 @@ def version_validate(*, version_id: int) -> ModelVersion:
 
 
 def _check(version: ModelVersion) -> Outcome:
-    from serving.runtimes import RuntimeLoadError, load_runtime
-
     path = artifact_local_path(version.storage_key, version.sha256)
     if not path.exists():
         raise ValidationFailed("The artifact file is missing from storage")
     if file_sha256(path) != version.sha256:
         raise ValidationFailed("The stored artifact does not match its sha256: it changed after upload")
     try:
-        runtime = load_runtime(version.format, path)
+        runtime = load_runtime(version.format, path, load_policy())
     except RuntimeLoadError as exc:
         raise ValidationFailed(str(exc)) from None
     inferred = runtime.signature()
@@ -83,11 +86,9 @@ def _check(version: ModelVersion) -> Outcome:
 
 
 def _run_example(runtime: Any, example: Any, signature: dict[str, Any]) -> np.ndarray:
-    from serving.inputs import parse_inputs
-
     try:
         batch = parse_inputs(example, signature, settings.MODELYARD_PREDICT_MAX_ROWS)
-    except ModelyardError as exc:
+    except InputError as exc:
         raise ValidationFailed(f"The input example does not fit the signature: {exc.message}") from None
     try:
         outputs = runtime.predict(batch)
@@ -107,8 +108,6 @@ def _serving(version: ModelVersion, runtime: Any, example: np.ndarray | None) ->
         return {**original, "serving_note": "served by onnxruntime (uploaded as ONNX)"}
     if not settings.MODELYARD_ONNX_ACCELERATION:
         return {**original, "serving_note": "served by scikit-learn: ONNX acceleration is off"}
-    from serving.acceleration import accelerate
-
     result = accelerate(runtime, example)
     if result.onnx is None:
         return {**original, "serving_note": result.note}
@@ -146,13 +145,11 @@ def _apply(version: ModelVersion, outcome: Outcome) -> None:
 
 def versions_sweep(*, pending_after: timedelta, validating_after: timedelta) -> dict[str, int]:
     """Re-queue versions whose validation was never queued; fail those whose worker vanished."""
-    from registry.tasks import validate_version
-
     now = timezone.now()
     stale = list(ModelVersion.objects.filter(status=VersionStatus.PENDING, created_at__lt=now - pending_after)
                  .values_list("id", flat=True)[:100])
     for version_id in stale:
-        validate_version.delay(version_id)
+        tasks.version_validate.delay(version_id)
     stuck = ModelVersion.objects.filter(status=VersionStatus.VALIDATING, created_at__lt=now - validating_after)
     message = "Validation did not finish in time (its worker may have died); upload the model again"
     failed = [_finish(version_id, Outcome(VersionStatus.FAILED, message, signature))

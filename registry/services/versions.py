@@ -8,13 +8,15 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 
+from core.errors import Forbidden, ModelyardError, Unavailable
+from modelkit import SignatureError
+from modelkit.formats import detect_format
+from modelkit.signatures import signature_normalize
+from registry import tasks
 from registry.artifacts import artifact_delete, artifact_new_key, artifact_save
-from registry.errors import Forbidden, ModelyardError, Unavailable
-from registry.formats import detect_format
 from registry.models import UNSAFE_FORMATS, ModelVersion, RegisteredModel, VersionStatus
 from registry.permissions import User
 from registry.services.audit import audit_record
-from registry.signatures import signature_normalize
 from registry.uploads import HashedUploadedFile
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -45,7 +47,10 @@ def _check_metadata(meta: VersionMetadata) -> None:
     bad_metrics = [k for k, v in meta.metrics.items() if isinstance(v, bool) or not isinstance(v, int | float)]
     if bad_metrics:
         raise ModelyardError(f"Metrics must be numbers: {sorted(bad_metrics)}", field="metrics")
-    meta.signature = signature_normalize(meta.signature)
+    try:
+        meta.signature = signature_normalize(meta.signature)
+    except SignatureError as exc:
+        raise ModelyardError(exc.message, field=exc.field, code=exc.code) from None
 
 
 def _check_format(actor: User, upload: HashedUploadedFile) -> str:
@@ -93,8 +98,6 @@ def _version_insert(
     *, actor: User, model: RegisteredModel, fmt: str, key: str, upload: HashedUploadedFile,
     meta: VersionMetadata, ip: str | None,
 ) -> ModelVersion:
-    from registry.tasks import validate_version
-
     # Row lock on the model serialises numbering: concurrent uploads get n and n+1, never a clash.
     locked = RegisteredModel.objects.select_for_update().get(pk=model.pk)
     number = (ModelVersion.objects.filter(model=locked).aggregate(n=Max("version"))["n"] or 0) + 1
@@ -107,8 +110,8 @@ def _version_insert(
     audit_record(actor=actor, action="version.create", target=f"model:{model.name}/v{number}", team=model.team,
                  after={"format": fmt, "sha256": upload.sha256, "size_bytes": upload.size}, ip=ip)
     # Robust: once committed, the version is kept even if the broker is down; the sweeper
-    # (registry.tasks.sweep_versions) queues its validation later.
-    transaction.on_commit(lambda: validate_version.delay(version.id), robust=True)
+    # (registry.versions_sweep) queues its validation later.
+    transaction.on_commit(lambda: tasks.version_validate.delay(version.id), robust=True)
     return version
 
 

@@ -1,8 +1,8 @@
 import pytest
 
 from conftest import make_version
+from core.errors import Conflict, ModelyardError, NotFound
 from registry import services
-from registry.errors import Conflict, ModelyardError, NotFound
 from registry.models import AuditEvent, ModelAlias
 
 

@@ -4,8 +4,8 @@ import pytest
 from django.db import connection
 
 from conftest import make_version, stored_files
+from core.errors import Forbidden, ModelyardError
 from registry import services
-from registry.errors import Forbidden, ModelyardError
 from registry.models import AuditEvent, ModelVersion
 from registry.uploads import uploaded_file_from_bytes
 

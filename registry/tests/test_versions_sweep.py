@@ -20,7 +20,7 @@ def test_a_broker_outage_at_upload_keeps_the_version_and_its_file(as_user, maint
     def broker_down(*args, **kwargs):
         raise ConnectionError("broker unreachable")  # the outage, injected: the broker is outside this process
 
-    monkeypatch.setattr(tasks.validate_version, "delay", broker_down)
+    monkeypatch.setattr(tasks.version_validate, "delay", broker_down)
     response = as_user(maintainer).post("/api/v1/models/iris/versions",
                                         {"file": SimpleUploadedFile("m.onnx", iris_onnx[0])}, format="multipart")
     assert response.status_code == 201
@@ -31,7 +31,7 @@ def test_the_sweep_requeues_old_pending_versions_and_fails_stuck_ones(model, own
     from registry import tasks
 
     queued = []
-    monkeypatch.setattr(tasks.validate_version, "delay", queued.append)
+    monkeypatch.setattr(tasks.version_validate, "delay", queued.append)
     pending = make_version(model, owner, iris_onnx[0], validate=False)
     stuck = make_version(model, owner, iris_onnx[0], validate=False)
     fresh = make_version(model, owner, iris_onnx[0], validate=False)

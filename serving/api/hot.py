@@ -13,11 +13,11 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from registry.api.errors import envelope
-from registry.errors import MethodNotAllowed, ModelyardError, PayloadTooLarge, UnsupportedMediaType
+from core.codecs import body_limit, dumps
+from core.envelope import envelope
+from core.errors import MethodNotAllowed, ModelyardError, PayloadTooLarge, UnsupportedMediaType
 from serving import metrics
 from serving.access import Caller, authenticate
-from serving.codecs import body_limit, dumps
 
 View = Callable[..., HttpResponse]
 

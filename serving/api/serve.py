@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 from django.http import HttpRequest, HttpResponse
 
-from registry.errors import Unavailable
+from core.errors import ModelyardError, Unavailable
+from modelkit import InputError
 from registry.models import Role
 from serving import engine, metrics
 from serving.access import Caller
@@ -34,7 +35,10 @@ def visible(caller: Caller, name: str, role: str = Role.VIEWER) -> ModelRoute:
 def _once(request: HttpRequest, route: ModelRoute, served: ServedVersion, decode: Decode,
           respond: Respond) -> HttpResponse:
     served.require_ready(route.name)
-    protocol, body, batch = decode(request, served)
+    try:
+        protocol, body, batch = decode(request, served)
+    except InputError as exc:  # the kit knows no HTTP: its input errors are the caller's 400
+        raise ModelyardError(exc.message, field=exc.field, code=exc.code) from None
     outputs = engine.predict(route, served, batch)
     metrics.PREDICTIONS.labels(route.name, served.number, protocol).inc()
     return respond(protocol, route, served, body, outputs)

@@ -5,7 +5,7 @@ from typing import Any
 import numpy as np
 from django.http import HttpRequest, HttpResponse
 
-from registry.errors import ModelyardError, NotFound
+from core.errors import ModelyardError, NotFound
 from registry.models import VersionStatus
 from serving import warmup
 from serving.access import Caller

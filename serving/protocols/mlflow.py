@@ -5,8 +5,8 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 
-from registry.errors import ModelyardError
-from serving.inputs import parse_inputs
+from core.errors import ModelyardError
+from modelkit.inputs import parse_inputs
 
 MARKERS = frozenset({"dataframe_split", "dataframe_records", "instances"})
 _PRIMARY = ("labels", "predictions", "ids")

@@ -3,8 +3,8 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 
-from registry.errors import ModelyardError
-from serving.inputs import parse_inputs
+from core.errors import ModelyardError
+from modelkit.inputs import parse_inputs
 
 
 def decode(body: Any, signature: dict[str, Any]) -> np.ndarray:

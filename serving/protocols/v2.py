@@ -7,9 +7,9 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 
-from registry.errors import ModelyardError
-from serving.codecs import dumps
-from serving.inputs import parse_inputs
+from core.codecs import dumps
+from core.errors import ModelyardError
+from modelkit.inputs import parse_inputs
 
 DATATYPES = {"FP32": np.float32, "FP64": np.float64, "INT32": np.int32, "INT64": np.int64}
 _BY_KIND = {"f4": "FP32", "f8": "FP64", "i4": "INT32", "i8": "INT64", "b1": "BOOL"}

@@ -7,9 +7,9 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from core.errors import ModelyardError
 from registry import services
 from registry.demo.artifacts import iris_onnx, recommender_skops
-from registry.errors import ModelyardError
 from registry.models import RegisteredModel, Team
 
 BASE = "http://127.0.0.1:8000"

@@ -6,7 +6,9 @@ from typing import Any
 
 import numpy as np
 
-from serving.runtimes.base import Runtime, RuntimeLoadError
+from modelkit.errors import RuntimeLoadError
+from modelkit.policy import LoadPolicy
+from modelkit.runtimes.base import Runtime
 
 # Named columns are matched to feature_names_in_ before the batch is built, so the array's
 # missing column names carry no risk; the warning would fire on every request.
@@ -32,8 +34,8 @@ def _kind(estimator: Any) -> str:
 class EstimatorRuntime(Runtime):
     """Base for formats that yield a scikit-learn estimator; subclasses implement ``_load``."""
 
-    def __init__(self, path: Path) -> None:
-        super().__init__(path)
+    def __init__(self, path: Path, policy: LoadPolicy) -> None:
+        super().__init__(path, policy)
         self.estimator = self._load(path)
         self.kind = _kind(self.estimator)  # decided once, not on every prediction
 

@@ -7,13 +7,13 @@ named. ``{"inputs": {"dtype": "float32", "features": 4, "columns": ["a", ...] | 
 
 from typing import Any
 
-from registry.errors import ModelyardError
+from modelkit.errors import SignatureError
 
 DTYPES = ("float32", "float64", "int64", "int32")
 
 
-def _fail(message: str) -> ModelyardError:
-    return ModelyardError(message, field="signature", code="invalid_signature")
+def _fail(message: str) -> SignatureError:
+    return SignatureError(message)
 
 
 def _normalize_inputs(inputs: Any) -> dict[str, Any]:

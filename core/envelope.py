@@ -9,7 +9,7 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from registry.errors import ModelyardError
+from core.errors import ModelyardError
 
 
 def envelope(code: str, message: str, field: str | None = None) -> dict[str, Any]:

@@ -6,7 +6,9 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
-from serving.runtimes.base import Runtime, RuntimeLoadError
+from modelkit.errors import RuntimeLoadError
+from modelkit.policy import LoadPolicy
+from modelkit.runtimes.base import Runtime
 
 _DTYPES = {"tensor(float)": "float32", "tensor(double)": "float64", "tensor(int64)": "int64", "tensor(int32)": "int32"}
 # skl2onnx and most exporters name classifier outputs like this; the API speaks one vocabulary.
@@ -18,13 +20,10 @@ _SKL2ONNX_NAMES = {**_OUTPUT_NAMES, "variable": "predictions", "index": "ids", "
 
 
 class OnnxRuntime(Runtime):
-    format = "onnx"
-
-    def __init__(self, path: Path) -> None:
-        super().__init__(path)
+    def __init__(self, path: Path, policy: LoadPolicy) -> None:
+        super().__init__(path, policy)
         options = ort.SessionOptions()
-        # One thread per session: the web server already runs one request per worker thread.
-        options.intra_op_num_threads = 1
+        options.intra_op_num_threads = policy.threads
         options.inter_op_num_threads = 1
         try:
             self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])

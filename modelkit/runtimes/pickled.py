@@ -8,17 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import joblib
-from django.conf import settings
 
-from serving.runtimes.base import RuntimeLoadError
-from serving.runtimes.estimator import EstimatorRuntime
+from modelkit.errors import RuntimeLoadError
+from modelkit.runtimes.estimator import EstimatorRuntime
 
 
 class PickleRuntime(EstimatorRuntime):
-    format = "pickle"
-
     def _load(self, path: Path) -> Any:
-        if not settings.MODELYARD_ALLOW_PICKLE:
+        if not self.policy.allow_pickle:
             raise RuntimeLoadError("Pickle and joblib artifacts are disabled on this deployment")
         try:
             return joblib.load(path)

@@ -3,7 +3,7 @@ import zipfile
 
 import pytest
 
-from registry.formats import detect_format
+from modelkit.formats import detect_format
 
 
 def detect(data: bytes) -> str | None:

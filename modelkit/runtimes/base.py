@@ -6,21 +6,20 @@ from typing import Any
 
 import numpy as np
 
-
-class RuntimeLoadError(Exception):
-    """The artifact cannot be loaded; the message is meant for the person who uploaded it."""
+from modelkit.policy import LoadPolicy
 
 
 class Runtime(ABC):
-    format: str = ""
+    """A loaded model. ``memory_bytes`` is what a caller's cache budget counts for it."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, policy: LoadPolicy) -> None:
         self.path = path
+        self.policy = policy
         self.memory_bytes = path.stat().st_size
 
     @abstractmethod
     def signature(self) -> dict[str, Any]:
-        """The input/output schema read from the artifact itself (see registry.signatures)."""
+        """The input/output schema read from the artifact itself (see modelkit.signatures)."""
 
     @abstractmethod
     def predict(self, batch: np.ndarray) -> dict[str, Any]:

@@ -4,22 +4,19 @@ from pathlib import Path
 from typing import Any
 
 import skops.io as sio
-from django.conf import settings
 
-from serving.runtimes.base import RuntimeLoadError
-from serving.runtimes.estimator import EstimatorRuntime
+from modelkit.errors import RuntimeLoadError
+from modelkit.runtimes.estimator import EstimatorRuntime
 
 
 class SkopsRuntime(EstimatorRuntime):
-    format = "skops"
-
     def _load(self, path: Path) -> Any:
         try:
             untrusted = sio.get_untrusted_types(file=path)
         except Exception as exc:  # a corrupt archive raises zip or json errors
             raise RuntimeLoadError(f"Not a readable skops file: {exc}") from None
         # The trust decision is the server's (settings), never the artifact's own list.
-        refused = [t for t in untrusted if not t.startswith(settings.MODELYARD_SKOPS_TRUSTED_PREFIXES)]
+        refused = [t for t in untrusted if not t.startswith(self.policy.skops_trusted_prefixes)]
         if refused:
             raise RuntimeLoadError(
                 "The skops file contains types this server does not trust: " + ", ".join(sorted(refused))

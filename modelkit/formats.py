@@ -1,9 +1,22 @@
 """Detect an artifact's format from its first bytes; the client's filename is never trusted."""
 
 import zipfile
+from enum import StrEnum
 from typing import BinaryIO
 
-from registry.models import ModelFormat
+
+class Format(StrEnum):
+    """Artifact formats; the values are what the registry stores."""
+
+    ONNX = "onnx"
+    SKOPS = "skops"
+    PICKLE = "pickle"
+    JOBLIB = "joblib"
+
+
+# Loading these runs code chosen by the file's author.
+UNSAFE_FORMATS = frozenset({Format.PICKLE, Format.JOBLIB})
+
 
 # Field tags that may follow ir_version in an ONNX ModelProto (producer_name, producer_version,
 # domain, model_version, doc_string, graph, opset_import, metadata_props, training_info, functions).
@@ -35,7 +48,7 @@ def _is_zlib(head: bytes) -> bool:
 
 
 def detect_format(fileobj: BinaryIO) -> str | None:
-    """Return a ModelFormat value, or None when the bytes are no format Modelyard serves."""
+    """Return a Format, or None when the bytes are no format Modelyard serves."""
     fileobj.seek(0)
     head = fileobj.read(64)
     fileobj.seek(0)
@@ -47,11 +60,11 @@ def detect_format(fileobj: BinaryIO) -> str | None:
             return None
         finally:
             fileobj.seek(0)
-        return ModelFormat.SKOPS if "schema.json" in names else None
+        return Format.SKOPS if "schema.json" in names else None
     if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:
-        return ModelFormat.PICKLE
+        return Format.PICKLE
     if head.startswith(_COMPRESSED_JOBLIB) or _is_zlib(head):
-        return ModelFormat.JOBLIB
+        return Format.JOBLIB
     if _looks_like_onnx(head):
-        return ModelFormat.ONNX
+        return Format.ONNX
     return None

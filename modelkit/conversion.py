@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from serving.runtimes.estimator import EstimatorRuntime
+from modelkit.runtimes.estimator import EstimatorRuntime
+from modelkit.runtimes.onnx import OnnxRuntime
 
 GENERATED_ROWS = 200
 # float32 inference against float64: agreement to 1e-4 is well inside any decision threshold.
@@ -59,8 +60,6 @@ def _compare(name: str, expected: Any, actual: Any) -> float:
 
 
 def accelerate(runtime: EstimatorRuntime, example: np.ndarray | None) -> Acceleration:
-    from serving.runtimes.onnx import OnnxRuntime
-
     features = runtime.signature()["inputs"]["features"]
     if not features:
         return Acceleration(None, "served by scikit-learn: the estimator does not report its feature count")
@@ -77,7 +76,7 @@ def accelerate(runtime: EstimatorRuntime, example: np.ndarray | None) -> Acceler
         path = Path(folder) / "converted.onnx"
         path.write_bytes(onx)
         try:
-            converted = OnnxRuntime(path).predict(rows)
+            converted = OnnxRuntime(path, runtime.policy).predict(rows)
             expected = runtime.predict(rows)
             worst = max(_compare(name, value, converted.get(name)) for name, value in expected.items())
         except Exception as exc:

@@ -1,14 +1,14 @@
 import numpy as np
 import pytest
 
-from registry.errors import ModelyardError
-from serving.inputs import parse_inputs
+from modelkit import InputError
+from modelkit.inputs import parse_inputs
 
 SIGNATURE = {"inputs": {"dtype": "float32", "features": 2, "columns": ["a", "b"]}}
 
 
-def error(inputs, signature=SIGNATURE, max_rows=10) -> ModelyardError:
-    with pytest.raises(ModelyardError) as caught:
+def error(inputs, signature=SIGNATURE, max_rows=10) -> InputError:
+    with pytest.raises(InputError) as caught:
         parse_inputs(inputs, signature, max_rows)
     assert caught.value.field == "inputs"
     return caught.value

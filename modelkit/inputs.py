@@ -7,13 +7,13 @@ from typing import Any
 
 import numpy as np
 
-from registry.errors import ModelyardError
+from modelkit.errors import InputError
 
 _NUMERIC_KINDS = {"i", "u", "f"}
 
 
-def _bad(message: str, code: str = "invalid_input") -> ModelyardError:
-    return ModelyardError(message, field="inputs", code=code)
+def _bad(message: str, code: str = "invalid_input") -> InputError:
+    return InputError(message, code=code)
 
 
 def _from_columns(columns: dict[str, Any], names: list[str] | None) -> list[Any]:
