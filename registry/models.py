@@ -171,3 +171,15 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise ValueError("Audit events are append-only")
+
+
+class TokenState(models.Model):
+    """Per-user token generation: bumping it invalidates every access and refresh token the user holds.
+
+    Tokens carry a fingerprint of (password hash, generation); see ``registry.tokens``.
+    """
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True,
+                                related_name="token_state")
+    generation = models.PositiveIntegerField(default=0)
+    revoked_at = models.DateTimeField(null=True, blank=True)

@@ -7,10 +7,9 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.client_ip import client_ip
 
-def client_ip(request: Request) -> str | None:
-    # REMOTE_ADDR only: X-Forwarded-For is client-controlled unless a trusted proxy rewrites it.
-    return request.META.get("REMOTE_ADDR")
+__all__ = ["ApiView", "ListView", "client_ip"]
 
 
 class ApiView(GenericAPIView):
