@@ -16,11 +16,11 @@ import numpy as np
 import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from registry import services
 from registry.models import Membership, ModelVersion, RegisteredModel, Role, Team
 from registry.tests.factories import MembershipFactory, RegisteredModelFactory, TeamFactory, UserFactory
+from registry.tokens import RefreshToken
 from registry.uploads import uploaded_file_from_bytes
 
 
@@ -41,7 +41,8 @@ def artifact_root(request: pytest.FixtureRequest, tmp_path: Path, settings: Any)
 @pytest.fixture(autouse=True)
 def fresh_serving_caches() -> Iterator[None]:
     """Per-process caches outlive a test's rolled-back transaction; ids may be reused after it."""
-    from serving import bus, engine
+    from core import bus
+    from serving import engine
     from serving.predictors import predictors
 
     bus._dispatch("*")

@@ -38,9 +38,9 @@ def main(argv: list[str]) -> None:
 
     django.setup()
     from django.contrib.auth import get_user_model
-    from rest_framework_simplejwt.tokens import RefreshToken
 
     from registry import services
+    from registry.tokens import RefreshToken
 
     user = get_user_model().objects.create_user(username="bench", email="bench@example.com", password=None)
     # The creator becomes the team's owner, which includes the predictor role.

@@ -68,3 +68,14 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
 
 def env_path(name: str, default: Path) -> Path:
     return Path(env_str(name, str(default))).resolve()
+
+
+def env_file(name: str) -> str:
+    """The contents of the file the variable names ('' when unset): for keys mounted as secrets."""
+    raw = os.environ.get(name)
+    if not raw:
+        return ""
+    try:
+        return Path(raw).read_text()
+    except OSError as exc:
+        raise ImproperlyConfigured(f"{name}={raw!r} cannot be read: {exc.strerror}") from None

@@ -7,14 +7,32 @@ than a one-row ONNX prediction. Every other path goes through the normal handler
 
 import re
 from collections.abc import Callable, Iterable
+from functools import cache
 from typing import Any
 
 from django.conf import settings
 from django.core.handlers.exception import convert_exception_to_response
 from django.core.handlers.wsgi import WSGIHandler
+from django.urls import URLResolver, get_resolver
 from django.utils.module_loading import import_string
 
-SERVING_PATH = re.compile(r"^/(v2(/|$)|api/v1/models/[^/]+/(versions|aliases)/[^/]+/(predict|invocations)$)")
+_NAMED_GROUP = re.compile(r"\(\?P<\w+>")
+
+
+def _serving_patterns(patterns: list[Any], prefix: str) -> Iterable[str]:
+    for pattern in patterns:
+        regex = pattern.pattern.regex.pattern.removeprefix("^")
+        if isinstance(pattern, URLResolver):
+            yield from _serving_patterns(pattern.url_patterns, prefix + regex)
+        elif getattr(getattr(pattern.callback, "view_class", None), "serving_route", False):
+            yield prefix + regex
+
+
+@cache
+def serving_path() -> re.Pattern[str]:
+    """The paths of views marked ``serving_route``, read from the URL conf: no second copy of the routes."""
+    parts = [_NAMED_GROUP.sub("(?:", part) for part in _serving_patterns(get_resolver().url_patterns, "")]
+    return re.compile("^/(?:" + "|".join(parts) + ")")
 
 
 class ServingHandler(WSGIHandler):
@@ -29,8 +47,10 @@ class ServingHandler(WSGIHandler):
 
 
 def dispatch(full: WSGIHandler, serving: WSGIHandler) -> Callable[..., Iterable[bytes]]:
+    pattern = serving_path()
+
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        handler = serving if SERVING_PATH.match(environ.get("PATH_INFO", "")) else full
+        handler = serving if pattern.match(environ.get("PATH_INFO", "")) else full
         return handler(environ, start_response)
 
     return application

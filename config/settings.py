@@ -12,7 +12,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_choice, env_float, env_int, env_list, env_path, env_str
+from config.env import env_bool, env_choice, env_file, env_float, env_int, env_list, env_path, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 MODELYARD_ENV = env_choice("MODELYARD_ENV", "development", ("development", "production", "test"))
@@ -157,11 +157,19 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("MODELYARD_TASK_SOFT_TIME_LIMIT", 600, minimum=1)
 CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 60
+# A validating worker renews its lease on the version every quarter of this; a lease not renewed for
+# this long is stale (its worker died) and the next delivery of the task takes the version over.
+MODELYARD_VALIDATION_LEASE_SECONDS = env_int("MODELYARD_VALIDATION_LEASE_SECONDS", 120, minimum=2)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "sweep-versions": {"task": "registry.versions_sweep", "schedule": 60.0},
+    "sweep-orphan-artifacts": {"task": "registry.artifacts_sweep_orphans", "schedule": 3600.0},
+    # Expired refresh tokens (and their blacklist rows) are deleted once a day.
+    "flush-expired-refresh-tokens": {"task": "auth.tokens_flush_expired", "schedule": 24 * 3600.0},
 }
+# Project-level tasks: config is not an installed app, so autodiscovery would not find them.
+CELERY_IMPORTS = ["config.tasks"]
 CELERY_TIMEZONE = "UTC"
 
 # --- Artifacts -------------------------------------------------------------------------------
@@ -209,6 +217,9 @@ DATA_UPLOAD_MAX_NUMBER_FILES = 1
 MODELYARD_MAX_UPLOAD_BYTES = env_int("MODELYARD_MAX_UPLOAD_BYTES", 512 * 1024 * 1024, minimum=1)
 MODELYARD_ALLOW_PICKLE = env_bool("MODELYARD_ALLOW_PICKLE", False)
 MODELYARD_PREDICT_MAX_ROWS = env_int("MODELYARD_PREDICT_MAX_ROWS", 10_000, minimum=1)
+# Predict bodies have their own, smaller limit than other JSON routes: a 10,000-row batch of 30 features
+# is about 3 MiB of JSON; anything much larger is refused (413) before it is parsed.
+MODELYARD_PREDICT_MAX_BODY_BYTES = env_int("MODELYARD_PREDICT_MAX_BODY_BYTES", 4 * 1024 * 1024, minimum=1024)
 # Types a skops artifact may contain beyond skops' own defaults. Server-side, never the artifact's.
 MODELYARD_SKOPS_TRUSTED_PREFIXES = tuple(
     env_list("MODELYARD_SKOPS_TRUSTED_PREFIXES", ["sklearn.", "numpy.", "scipy.sparse."])
@@ -244,28 +255,54 @@ if TESTING:
 AUTHENTICATION_BACKENDS = [
     # First: refuses a locked-out username+address before the password is even checked.
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend behind the per-username slow-down (config/auth_views.py).
+    "config.auth_views.SlowDownModelBackend",
 ]
-# Lockout after repeated failures, for the console login and the token endpoint alike.
+# Reverse proxies in front of Django that append to X-Forwarded-For (the shipped nginx and the
+# Kubernetes ingress are one). core.client_ip derives the client address from it for the audit log,
+# the token throttle and the lockout alike; 0 means REMOTE_ADDR, and X-Forwarded-For is ignored.
+MODELYARD_TRUSTED_PROXIES = env_int("MODELYARD_TRUSTED_PROXIES", 0, minimum=0)
+# Lockout after repeated failures, for the console login and the token endpoint alike: per username
+# *and* client address, so nobody can lock a user out from an address they do not own.
 AXES_FAILURE_LIMIT = env_int("MODELYARD_LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("MODELYARD_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "config.auth_views.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "core.client_ip.client_ip"
+# Slowed-down attempts check no password and are not failures (config/auth_views.py).
+AXES_WHITELIST_CALLABLE = "config.auth_views.axes_not_an_attempt"
+# Per username, from any address: past this many failures within the cool-off, one attempt every
+# MODELYARD_LOGIN_SLOWDOWN_SECONDS (others: 429 + Retry-After), never a lockout. 0 turns it off.
+MODELYARD_LOGIN_SLOWDOWN_AFTER = env_int("MODELYARD_LOGIN_SLOWDOWN_AFTER", 10, minimum=0)
+MODELYARD_LOGIN_SLOWDOWN_SECONDS = env_int("MODELYARD_LOGIN_SLOWDOWN_SECONDS", 10, minimum=1)
 MODELYARD_TOKEN_THROTTLE = env_str("MODELYARD_TOKEN_THROTTLE", "20/min")
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["registry.authentication.TokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "registry.api.pagination.Pagination",
     "PAGE_SIZE": 50,
+    # Only for a DRF throttle that does not use core.client_ip (ours all do): never the raw header.
+    "NUM_PROXIES": MODELYARD_TRUSTED_PROXIES,
     "EXCEPTION_HANDLER": "core.envelope.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # orjson: bounded nesting depth (a deeply nested body is a 400, not a RecursionError).
     "DEFAULT_PARSER_CLASSES": ["core.codecs.OrjsonParser", "rest_framework.parsers.MultiPartParser"],
 }
+
+_jwt_algorithm = env_choice("MODELYARD_JWT_ALGORITHM", "HS256", (
+    "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512"))
+_jwt_signing_key = env_str("MODELYARD_JWT_SIGNING_KEY", "") or env_file("MODELYARD_JWT_SIGNING_KEY_FILE") or SECRET_KEY
+if not _jwt_algorithm.startswith("HS") and _jwt_signing_key == SECRET_KEY:
+    raise ImproperlyConfigured(f"MODELYARD_JWT_ALGORITHM={_jwt_algorithm} needs MODELYARD_JWT_SIGNING_KEY(_FILE) "
+                               "with a private key")
+# Cached callers are reloaded after this long whatever the invalidation bus says (bulk updates, lost messages).
+MODELYARD_CALLER_CACHE_SECONDS = env_float("MODELYARD_CALLER_CACHE_SECONDS", 1.0)
+# Refresh-token rotation keeps a sign-in alive at most this long; then the user signs in again.
+MODELYARD_SESSION_MAX_DAYS = env_int("MODELYARD_SESSION_MAX_DAYS", 30, minimum=1)
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("MODELYARD_ACCESS_TOKEN_MINUTES", 15, minimum=1)),
@@ -273,8 +310,15 @@ SIMPLE_JWT = {
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": False,
-    "ALGORITHM": "HS256",
-    "SIGNING_KEY": env_str("MODELYARD_JWT_SIGNING_KEY", SECRET_KEY),
+    # HS* sign and verify with one secret; RS*/ES* sign with a private key and verify with the public one
+    # (or with keys published at MODELYARD_JWT_JWK_URL). PEM keys may be given as files.
+    "ALGORITHM": _jwt_algorithm,
+    "SIGNING_KEY": _jwt_signing_key,
+    "VERIFYING_KEY": env_str("MODELYARD_JWT_VERIFYING_KEY", "") or env_file("MODELYARD_JWT_VERIFYING_KEY_FILE") or None,
+    "JWK_URL": env_str("MODELYARD_JWT_JWK_URL", "") or None,
+    "TOKEN_OBTAIN_SERIALIZER": "registry.tokens.TokenObtainSerializer",
+    "TOKEN_REFRESH_SERIALIZER": "registry.tokens.TokenRefreshSerializer",
+    "AUTH_TOKEN_CLASSES": ("registry.tokens.AccessToken",),
     "ISSUER": "modelyard",
     "AUDIENCE": "modelyard-api",
     "LEEWAY": 5,

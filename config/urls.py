@@ -14,7 +14,7 @@ admin.site.index_title = "Registry, serving and jobs"
 urlpatterns = [
     # Serving routes first: URL resolution is a measurable part of a one-row prediction.
     path("api/v1/", include("serving.api.urls")),
-    path("v2", v2.server_metadata, name="v2-server"),
+    path("v2", v2.ServerMetadataView.as_view(), name="v2-server"),
     path("v2/", include("serving.api.v2_urls")),
     path("admin/", admin.site.urls),
     path("api/auth/token", auth_views.TokenObtainView.as_view(), name="token-obtain"),

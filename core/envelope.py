@@ -9,7 +9,7 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from core.errors import ModelyardError
+from core.errors import UNAUTHENTICATED, ModelyardError
 
 
 def envelope(code: str, message: str, field: str | None = None) -> dict[str, Any]:
@@ -25,9 +25,6 @@ def _first_error(detail: Any, path: str | None = None) -> tuple[str | None, Any]
     if isinstance(detail, list) and detail:
         return _first_error(detail[0], path)
     return path, detail
-
-
-UNAUTHENTICATED = "Authentication credentials were not provided or are invalid"
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

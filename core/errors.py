@@ -1,5 +1,8 @@
 """Domain errors raised by services and selectors; the API turns each into the error envelope."""
 
+# One message for every way a credential can be wrong: no oracle for which check failed.
+UNAUTHENTICATED = "Authentication credentials were not provided or are invalid"
+
 
 class ModelyardError(Exception):
     status = 400

@@ -9,9 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from core import bus
 from core.errors import Conflict, NotFound
 from registry.models import NAME_VALIDATOR, ModelAlias, ModelVersion, RegisteredModel, VersionStatus
-from serving import bus
 from serving.predictors import VersionRef
 
 

@@ -21,7 +21,6 @@ import schemathesis
 from django.core.wsgi import get_wsgi_application
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from rest_framework_simplejwt.tokens import RefreshToken
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -31,6 +30,7 @@ from schemathesis.specs.openapi.checks import (
 
 from config.serving_handler import ServingHandler, dispatch
 from registry.models import ModelVersion
+from registry.tokens import RefreshToken
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 EXAMPLES = int(os.environ.get("MODELYARD_FUZZ_EXAMPLES", "25"))

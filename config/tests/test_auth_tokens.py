@@ -9,6 +9,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from registry.tests.factories import UserFactory
+from registry.tokens import current_version
 
 PASSWORD = "correct horse battery staple"
 UNAUTHENTICATED = {"error": {"code": "not_authenticated",
@@ -40,6 +41,9 @@ def forged(**overrides) -> str:
               "iss": "modelyard", "aud": "modelyard-api"}
     key = overrides.pop("key", settings.SIMPLE_JWT["SIGNING_KEY"])
     algorithm = overrides.pop("algorithm", "HS256")
+    # A genuine token's version claim for a real user, so each refusal is for the one defect its test names.
+    if "user_id" in overrides and "tv" not in overrides:
+        claims["tv"] = current_version(overrides["user_id"]) or "unknown-user"
     claims.update(overrides)
     return jwt.encode(claims, key if algorithm != "none" else None, algorithm=algorithm)
 

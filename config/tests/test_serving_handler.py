@@ -4,7 +4,7 @@ import io
 
 import pytest
 
-from config.serving_handler import SERVING_PATH
+from config.serving_handler import serving_path
 
 
 @pytest.mark.parametrize("path", [
@@ -12,7 +12,7 @@ from config.serving_handler import SERVING_PATH
     "/api/v1/models/iris/aliases/production/invocations", "/v2", "/v2/health/ready", "/v2/models/iris/infer",
 ])
 def test_serving_paths_take_the_lean_handler(path):
-    assert SERVING_PATH.match(path)
+    assert serving_path().match(path)
 
 
 @pytest.mark.parametrize("path", [
@@ -20,7 +20,7 @@ def test_serving_paths_take_the_lean_handler(path):
     "/api/v1/models/iris/aliases/production", "/v2x", "/api/v1/models/iris/versions/3/predict/extra",
 ])
 def test_everything_else_takes_the_full_stack(path):
-    assert not SERVING_PATH.match(path)
+    assert not serving_path().match(path)
 
 
 def call(path: str, headers: dict[str, str] | None = None) -> tuple[str, dict[str, str], bytes]:

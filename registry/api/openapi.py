@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+
 ERROR_CODES = ("400", "401", "403", "404", "405", "409", "413", "415", "429")
 ENVELOPE = {
     "type": "object", "required": ["error"],
@@ -22,3 +24,13 @@ def add_error_responses(result: dict[str, Any], generator: Any, request: Any, pu
                 responses.setdefault(code, {"description": "Error", "content": {
                     "application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}})
     return result
+
+
+class TokenAuthenticationScheme(OpenApiAuthenticationExtension):
+    """The one authentication class, documented as the bearer JWT it is."""
+
+    target_class = "registry.authentication.TokenAuthentication"
+    name = "jwtAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}

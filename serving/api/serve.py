@@ -9,20 +9,21 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponseBase
+from rest_framework.request import Request
 
 from core.errors import ModelyardError, Unavailable
 from modelkit import InputError
+from registry.authentication import Caller
 from registry.models import Role
 from serving import engine, metrics
-from serving.access import Caller
 from serving.routing import ModelRoute, ServedVersion, route_for, routes
 
 Pick = Callable[[ModelRoute], ServedVersion]
 # Reads the request for the chosen version: (protocol, parsed body, checked batch).
-Decode = Callable[[HttpRequest, ServedVersion], tuple[str, Any, np.ndarray]]
+Decode = Callable[[Request, ServedVersion], tuple[str, Any, np.ndarray]]
 # Turns outputs into the protocol's answer.
-Respond = Callable[[str, ModelRoute, ServedVersion, Any, dict[str, Any]], HttpResponse]
+Respond = Callable[[str, ModelRoute, ServedVersion, Any, dict[str, Any]], HttpResponseBase]
 
 
 def visible(caller: Caller, name: str, role: str = Role.VIEWER) -> ModelRoute:
@@ -32,8 +33,8 @@ def visible(caller: Caller, name: str, role: str = Role.VIEWER) -> ModelRoute:
     return route
 
 
-def _once(request: HttpRequest, route: ModelRoute, served: ServedVersion, decode: Decode,
-          respond: Respond) -> HttpResponse:
+def _once(request: Request, route: ModelRoute, served: ServedVersion, decode: Decode,
+          respond: Respond) -> HttpResponseBase:
     served.require_ready(route.name)
     try:
         protocol, body, batch = decode(request, served)
@@ -44,8 +45,8 @@ def _once(request: HttpRequest, route: ModelRoute, served: ServedVersion, decode
     return respond(protocol, route, served, body, outputs)
 
 
-def serve(request: HttpRequest, caller: Caller, name: str, pick: Pick, decode: Decode,
-          respond: Respond) -> HttpResponse:
+def serve(request: Request, caller: Caller, name: str, pick: Pick, decode: Decode,
+          respond: Respond) -> HttpResponseBase:
     route = visible(caller, name, Role.PREDICTOR)
     try:
         return _once(request, route, pick(route), decode, respond)

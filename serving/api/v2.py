@@ -3,13 +3,16 @@
 from typing import Any
 
 import numpy as np
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpResponse, HttpResponseBase
+from rest_framework.request import Request
+from rest_framework.response import Response
 
-from core.errors import ModelyardError, NotFound
+from core.codecs import loads
+from core.errors import ModelyardError, NotFound, PayloadTooLarge, UnsupportedMediaType
 from registry.models import VersionStatus
 from serving import warmup
-from serving.access import Caller
-from serving.api.hot import endpoint, json_response, parse_json, read_body, read_json
+from serving.api.base import PublicV2View, V2View, predict_body_limit
 from serving.api.serve import serve
 from serving.api.serve import visible as _visible
 from serving.protocols import v2
@@ -27,20 +30,20 @@ def _served(route: ModelRoute, version: str | None) -> ServedVersion:
     return route.version(int(version))
 
 
-@endpoint(methods=("GET",), public=True, v2=True)
-def server_metadata(request: HttpRequest, caller: None) -> HttpResponse:
-    return json_response({"name": "modelyard", "version": "1", "extensions": []})
+class ServerMetadataView(PublicV2View):
+    def get(self, request: Request) -> Response:
+        return Response({"name": "modelyard", "version": "1", "extensions": []})
 
 
-@endpoint(methods=("GET",), public=True, v2=True)
-def live(request: HttpRequest, caller: None) -> HttpResponse:
-    return json_response({"live": True})
+class LiveView(PublicV2View):
+    def get(self, request: Request) -> Response:
+        return Response({"live": True})
 
 
-@endpoint(methods=("GET",), public=True, v2=True)
-def ready(request: HttpRequest, caller: None) -> HttpResponse:
-    is_ready = warmup.is_ready()
-    return json_response({"ready": is_ready}, 200 if is_ready else 503)
+class ReadyView(PublicV2View):
+    def get(self, request: Request) -> Response:
+        is_ready = warmup.is_ready()
+        return Response({"ready": is_ready}, 200 if is_ready else 503)
 
 
 def _metadata(route: ModelRoute, served: ServedVersion) -> dict[str, Any]:
@@ -57,41 +60,54 @@ def _metadata(route: ModelRoute, served: ServedVersion) -> dict[str, Any]:
     }
 
 
-@endpoint(methods=("GET",), v2=True)
-def model_metadata(request: HttpRequest, caller: Caller, name: str, version: str | None = None) -> HttpResponse:
-    route = _visible(caller, name)
-    return json_response(_metadata(route, _served(route, version)))
+class ModelMetadataView(V2View):
+    def get(self, request: Request, name: str, version: str | None = None) -> Response:
+        route = _visible(self.caller(request), name)
+        return Response(_metadata(route, _served(route, version)))
 
 
-@endpoint(methods=("GET",), v2=True)
-def model_ready(request: HttpRequest, caller: Caller, name: str, version: str | None = None) -> HttpResponse:
-    route = _visible(caller, name)
-    served = _served(route, version)
-    if served.status != VersionStatus.READY:
-        raise ModelyardError(f"Version {served.number} of {name!r} is {served.status}", code="model_not_ready")
-    return json_response({"name": name, "ready": True})
+class ModelReadyView(V2View):
+    def get(self, request: Request, name: str, version: str | None = None) -> Response:
+        route = _visible(self.caller(request), name)
+        served = _served(route, version)
+        if served.status != VersionStatus.READY:
+            raise ModelyardError(f"Version {served.number} of {name!r} is {served.status}", code="model_not_ready")
+        return Response({"name": name, "ready": True})
 
 
-@endpoint(methods=("POST",), v2=True)
-def infer(request: HttpRequest, caller: Caller, name: str, version: str | None = None) -> HttpResponse:
-    return serve(request, caller, name, lambda route: _served(route, version), _decode, _respond)
+class InferView(V2View):
+    def post(self, request: Request, name: str, version: str | None = None) -> HttpResponseBase:
+        return serve(request, self.caller(request), name, lambda route: _served(route, version), _decode, _respond)
 
 
-def _decode(request: HttpRequest, served: ServedVersion) -> tuple[str, Any, np.ndarray]:
+def _raw_body(request: Request) -> bytes:
+    """Triton's binary extension is a JSON header followed by raw tensors: read the body as bytes."""
+    limit = predict_body_limit()
+    if int(request.META.get("CONTENT_LENGTH") or 0) > limit:
+        raise PayloadTooLarge(f"The request body is larger than {limit} bytes")
+    try:
+        return request.body
+    except RequestDataTooBig:
+        raise PayloadTooLarge(f"The request body is larger than {limit} bytes") from None
+
+
+def _decode(request: Request, served: ServedVersion) -> tuple[str, Any, np.ndarray]:
     header_length = request.META.get("HTTP_INFERENCE_HEADER_CONTENT_LENGTH")
     if header_length is None:
-        body, binary = read_json(request), b""
+        if not request.content_type.startswith("application/json"):
+            raise UnsupportedMediaType(f"Unsupported media type {request.content_type!r}; send application/json")
+        body, binary = request.data, b""
     else:
-        raw_header, binary = v2.split_binary(read_body(request), header_length)
-        body = parse_json(raw_header)
+        raw_header, binary = v2.split_binary(_raw_body(request), header_length)
+        body = loads(raw_header)
     return "v2", body, v2.decode(body, served.signature, binary)
 
 
 def _respond(protocol: str, route: ModelRoute, served: ServedVersion, body: Any,
-             outputs: dict[str, Any]) -> HttpResponse:
+             outputs: dict[str, Any]) -> HttpResponseBase:
     response = v2.encode(outputs, model=route.name, version=served.number, body=body)
     if not v2.wants_binary(body):
-        return json_response(response)
+        return Response(response)
     payload, header_size = v2.binary_body(response)
     http = HttpResponse(payload, content_type="application/octet-stream")
     http["Inference-Header-Content-Length"] = str(header_size)

@@ -3,46 +3,56 @@
 from typing import Any
 
 import numpy as np
-from django.http import HttpRequest, HttpResponse
+from rest_framework.request import Request
+from rest_framework.response import Response
 
+from core.errors import UnsupportedMediaType
 from serving import protocols
-from serving.access import Caller
-from serving.api.hot import endpoint, json_response, read_body, read_json
+from serving.api.base import CsvServingView, ServingView
 from serving.api.serve import serve
 from serving.protocols import mlflow
 from serving.routing import ModelRoute, ServedVersion
 
 
-def _decode_any(request: HttpRequest, served: ServedVersion) -> tuple[str, Any, np.ndarray]:
-    body = read_json(request)
+def _body(request: Request) -> Any:
+    if not request.content_type.startswith("application/json"):
+        raise UnsupportedMediaType(f"Unsupported media type {request.content_type!r}; send application/json")
+    return request.data
+
+
+def _decode_any(request: Request, served: ServedVersion) -> tuple[str, Any, np.ndarray]:
+    body = _body(request)
     protocol = protocols.detect(body)
     return protocol, body, protocols.PROTOCOLS[protocol].decode(body, served.signature)
 
 
-def _decode_mlflow(request: HttpRequest, served: ServedVersion) -> tuple[str, Any, np.ndarray]:
+def _decode_mlflow(request: Request, served: ServedVersion) -> tuple[str, Any, np.ndarray]:
     """MLflow's scoring route: JSON payloads, or CSV with a header row."""
-    if request.content_type == "text/csv":
-        return "mlflow", {}, mlflow.decode_csv(read_body(request).decode("utf-8", errors="replace"), served.signature)
-    body = read_json(request)
+    if request.content_type.startswith("text/csv"):
+        return "mlflow", {}, mlflow.decode_csv(request.data, served.signature)
+    body = _body(request)
     return "mlflow", body, mlflow.decode(body, served.signature)
 
 
 def respond_json(protocol: str, route: ModelRoute, served: ServedVersion, body: Any,
-                 outputs: dict[str, Any]) -> HttpResponse:
+                 outputs: dict[str, Any]) -> Response:
     codec = protocols.PROTOCOLS[protocol]
-    return json_response(codec.encode(outputs, model=route.name, version=served.number, body=body))
+    return Response(codec.encode(outputs, model=route.name, version=served.number, body=body))
 
 
-@endpoint(methods=("POST",))
-def version_predict(request: HttpRequest, caller: Caller, name: str, number: int) -> HttpResponse:
-    return serve(request, caller, name, lambda route: route.version(number), _decode_any, respond_json)
+class VersionPredictView(ServingView):
+    def post(self, request: Request, name: str, number: int) -> Any:
+        return serve(request, self.caller(request), name, lambda route: route.version(number), _decode_any,
+                     respond_json)
 
 
-@endpoint(methods=("POST",))
-def alias_predict(request: HttpRequest, caller: Caller, name: str, alias: str) -> HttpResponse:
-    return serve(request, caller, name, lambda route: route.alias(alias), _decode_any, respond_json)
+class AliasPredictView(ServingView):
+    def post(self, request: Request, name: str, alias: str) -> Any:
+        return serve(request, self.caller(request), name, lambda route: route.alias(alias), _decode_any,
+                     respond_json)
 
 
-@endpoint(methods=("POST",))
-def alias_invocations(request: HttpRequest, caller: Caller, name: str, alias: str) -> HttpResponse:
-    return serve(request, caller, name, lambda route: route.alias(alias), _decode_mlflow, respond_json)
+class AliasInvocationsView(CsvServingView):
+    def post(self, request: Request, name: str, alias: str) -> Any:
+        return serve(request, self.caller(request), name, lambda route: route.alias(alias), _decode_mlflow,
+                     respond_json)

@@ -6,10 +6,10 @@ import urllib.request
 import numpy as np
 import orjson
 import pytest
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from conftest import make_version
 from registry import services
+from registry.tokens import RefreshToken
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

@@ -2,7 +2,7 @@
 
 import threading
 
-from serving import bus
+from core import bus
 
 
 def test_an_invalidation_during_a_load_keeps_the_loaded_value_out_of_the_cache():

@@ -120,10 +120,13 @@ class LocalCache:
     outlive the change that made it stale.
     """
 
-    def __init__(self, prefix: str, *, max_entries: int) -> None:
+    def __init__(self, prefix: str, *, max_entries: int, ttl: float | None = None) -> None:
         self.prefix = f"{prefix}:"
         self.max_entries = max_entries
-        self._data: OrderedDict[str, object] = OrderedDict()
+        # A backstop for changes no message announces (a bulk UPDATE, a lost publish): entries older
+        # than this are reloaded whatever the bus says. None: kept until invalidated or evicted.
+        self.ttl = ttl
+        self._data: OrderedDict[str, tuple[float, object]] = OrderedDict()
         self._generation = 0
         self._lock = threading.Lock()
         subscribe(self._invalidate)
@@ -137,16 +140,16 @@ class LocalCache:
                 self._data.pop(message[len(self.prefix):], None)
 
     def get_or_load(self, key: str, loader: Callable[[], object]) -> object:
-        try:
-            return self._data[key]
-        except KeyError:
-            pass
+        entry = self._data.get(key)
+        now = time.monotonic()
+        if entry is not None and (self.ttl is None or now - entry[0] < self.ttl):
+            return entry[1]
         ensure_listening()
         generation = self._generation
         value = loader()
         with self._lock:
             if generation == self._generation:
-                self._data[key] = value
+                self._data[key] = (now, value)
                 if len(self._data) > self.max_entries:  # bounded: callers choose the keys
                     self._data.popitem(last=False)
         return value

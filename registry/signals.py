@@ -5,8 +5,8 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db.models.signals import post_delete, post_save
 
-from registry.models import Membership, ModelAlias, ModelVersion, RegisteredModel
-from serving import bus
+from core import bus
+from registry.models import Membership, ModelAlias, ModelVersion, RegisteredModel, TokenState
 
 
 def _model_changed(sender: type, instance: Any, **kwargs: Any) -> None:
@@ -19,6 +19,8 @@ def _model_changed(sender: type, instance: Any, **kwargs: Any) -> None:
 def _access_changed(sender: type, instance: Any, **kwargs: Any) -> None:
     if isinstance(instance, Membership):
         bus.publish("*")  # a membership edited in the console may have changed its user
+    elif isinstance(instance, TokenState):
+        bus.publish(f"user:{instance.user_id}")
     else:
         bus.publish(f"user:{instance.pk}")
 
@@ -27,6 +29,6 @@ def connect() -> None:
     for model in (RegisteredModel, ModelVersion, ModelAlias):
         post_save.connect(_model_changed, sender=model, dispatch_uid=f"route-{model.__name__}-save")
         post_delete.connect(_model_changed, sender=model, dispatch_uid=f"route-{model.__name__}-delete")
-    for model in (Membership, get_user_model()):
+    for model in (Membership, TokenState, get_user_model()):
         post_save.connect(_access_changed, sender=model, dispatch_uid=f"access-{model.__name__}-save")
         post_delete.connect(_access_changed, sender=model, dispatch_uid=f"access-{model.__name__}-delete")
