@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.permissions import AllowAny
 
 from config import auth_views, health
+from registry.api import views_sessions
 from serving.api import v2
 
 admin.site.site_header = "Modelyard console"
@@ -20,6 +21,7 @@ urlpatterns = [
     path("api/auth/token", auth_views.TokenObtainView.as_view(), name="token-obtain"),
     path("api/auth/token/refresh", auth_views.TokenRefreshView.as_view(), name="token-refresh"),
     path("api/auth/token/revoke", auth_views.TokenRevokeView.as_view(), name="token-revoke"),
+    path("api/auth/token/revoke-all", views_sessions.RevokeAllView.as_view(), name="token-revoke-all"),
     path("api/v1/", include("registry.api.urls")),
     path("api/schema", SpectacularAPIView.as_view(permission_classes=[AllowAny]), name="schema"),
     # The split view serves its start-up script as a file, so the docs need no inline script (CSP).

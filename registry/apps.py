@@ -6,7 +6,7 @@ class RegistryConfig(AppConfig):
     verbose_name = "Model registry"
 
     def ready(self) -> None:
-        from registry import signals
+        from registry import admin_users, signals  # noqa: F401  (admin_users replaces the User admin)
         from registry.api import openapi  # noqa: F401  (registers the schema extension)
 
         signals.connect()

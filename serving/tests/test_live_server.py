@@ -62,6 +62,33 @@ def test_a_deactivated_user_is_refused_by_every_worker_within_a_second(web_serve
         assert refused.value.code == 401
 
 
+def assert_locked_out_within_a_second(base: str, token: str, rows: list) -> None:
+    time.sleep(1.0)
+    for _ in range(20):  # many calls: both workers, whichever the connection lands on
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            versions_answering(base, token, rows, count=1)
+        assert refused.value.code == 401
+
+
+@pytest.mark.parametrize("change", ["bulk_deactivation", "password_change", "revoke_all"])
+def test_a_revoked_user_is_out_of_every_worker_within_a_second(web_server, teammate, ready_iris, iris_rows, change):
+    from django.contrib.auth import get_user_model
+
+    from registry.services.sessions import sessions_revoke_all
+
+    token = str(RefreshToken.for_user(teammate).access_token)
+    wait_ready(web_server)
+    assert versions_answering(web_server, token, iris_rows) == {1}
+    if change == "bulk_deactivation":  # no signal, no bus message: only the cached caller's expiry sees it
+        get_user_model().objects.filter(pk=teammate.pk).update(is_active=False)
+    elif change == "password_change":
+        teammate.set_password("a-new-long-password-1")
+        teammate.save()
+    else:
+        sessions_revoke_all(actor=teammate, user=teammate)
+    assert_locked_out_within_a_second(web_server, token, iris_rows)
+
+
 def test_tritons_python_client_works_unchanged_with_a_bearer_token(web_server, teammate, ready_iris):
     import tritonclient.http as triton
 
