@@ -24,8 +24,8 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
+from rest_framework_simplejwt import settings as jwt_settings
 from rest_framework_simplejwt.exceptions import TokenBackendError
-from rest_framework_simplejwt.settings import api_settings
 
 from core import bus
 from core.errors import UNAUTHENTICATED
@@ -73,8 +73,9 @@ def _decode(token: str) -> dict[str, Any]:
         claims = token_backend().decode(token, verify=True)
     except TokenBackendError:
         raise NotAuthenticated(UNAUTHENTICATED) from None
-    required = (api_settings.TOKEN_TYPE_CLAIM, api_settings.USER_ID_CLAIM, "exp", VERSION_CLAIM)
-    if any(claim not in claims for claim in required) or claims[api_settings.TOKEN_TYPE_CLAIM] != "access":
+    names = jwt_settings.api_settings
+    required = (names.TOKEN_TYPE_CLAIM, names.USER_ID_CLAIM, "exp", VERSION_CLAIM)
+    if any(claim not in claims for claim in required) or claims[names.TOKEN_TYPE_CLAIM] != "access":
         raise NotAuthenticated(UNAUTHENTICATED)
     return claims
 
@@ -103,7 +104,7 @@ def _load(user_id: int) -> Caller | None:
 
 def caller_for(claims: dict[str, Any]) -> Caller:
     try:
-        user_id = int(claims[api_settings.USER_ID_CLAIM])
+        user_id = int(claims[jwt_settings.api_settings.USER_ID_CLAIM])
     except (TypeError, ValueError):
         raise NotAuthenticated(UNAUTHENTICATED) from None
     callers.ttl = _caller_ttl()

@@ -18,10 +18,10 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils.crypto import salted_hmac
 from rest_framework_simplejwt import serializers as jwt_serializers
+from rest_framework_simplejwt import settings as jwt_settings
 from rest_framework_simplejwt import tokens as jwt_tokens
 from rest_framework_simplejwt.backends import TokenBackend
 from rest_framework_simplejwt.exceptions import AuthenticationFailed
-from rest_framework_simplejwt.settings import api_settings
 
 from registry.models import TokenState
 
@@ -47,7 +47,7 @@ def _backend(*config: Any) -> TokenBackend:
 
 
 def token_backend() -> TokenBackend:
-    s = api_settings
+    s = jwt_settings.api_settings  # read each time: simplejwt rebinds it when settings change
     return _backend(s.ALGORITHM, s.SIGNING_KEY, s.VERIFYING_KEY, s.AUDIENCE, s.ISSUER, s.JWK_URL, s.LEEWAY,
                     s.JSON_ENCODER)
 
@@ -75,7 +75,7 @@ class RefreshToken(_Backend, jwt_tokens.RefreshToken):
 
 def check_refresh(token: RefreshToken) -> None:
     """A refresh token is still good: its user is active, nothing revoked it, the sign-in is not too old."""
-    user_id = token.payload.get(api_settings.USER_ID_CLAIM)
+    user_id = token.payload.get(jwt_settings.api_settings.USER_ID_CLAIM)
     version = current_version(user_id)
     if version is None or token.payload.get(VERSION_CLAIM) != version:
         raise AuthenticationFailed("Token has been revoked", code="token_not_valid")

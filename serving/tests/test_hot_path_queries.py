@@ -1,8 +1,12 @@
+import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from conftest import make_version
 from registry import services
+
+# The whole predict suite runs with HS256, RS256 and ES256 tokens (serving/tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("jwt_algorithm")
 
 ALIAS = "/api/v1/models/iris/aliases/production/predict"
 

@@ -2,6 +2,9 @@ import pytest
 
 from conftest import make_version
 
+# The whole predict suite runs with HS256, RS256 and ES256 tokens (serving/tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("jwt_algorithm")
+
 ALIAS = "/api/v1/models/iris/aliases/production/predict"
 VERSION = "/api/v1/models/iris/versions/1/predict"
 
@@ -93,3 +96,21 @@ def test_the_recommender_returns_the_ids_of_nearest_items(as_user, teammate, mod
     response = as_user(teammate).post(VERSION, {"inputs": recommender_skops[1]}, format="json")
     assert response.status_code == 200
     assert response.json()["outputs"]["ids"][0][0] == 3  # the query is item 3's own vector
+
+
+def test_tokens_are_signed_and_checked_with_the_configured_algorithm(as_user, teammate, ready_iris, jwt_algorithm,
+                                                                     settings):
+    import jwt as pyjwt
+
+    from registry.tokens import RefreshToken
+
+    token = str(RefreshToken.for_user(teammate).access_token)
+    assert pyjwt.get_unverified_header(token)["alg"] == jwt_algorithm
+    claims = pyjwt.decode(token, options={"verify_signature": False})
+    # The same claims signed with the shared secret: refused unless HS256 is what the deployment uses.
+    confused = pyjwt.encode(claims, settings.SECRET_KEY, algorithm="HS256")
+    client = as_user(None)
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {confused}")
+    status = client.post("/api/v1/models/iris/aliases/production/predict", {"inputs": [[5.1, 3.5, 1.4, 0.2]]},
+                         format="json").status_code
+    assert status == (200 if jwt_algorithm == "HS256" else 401)

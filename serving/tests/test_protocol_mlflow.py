@@ -4,6 +4,9 @@ import pytest
 
 from conftest import make_version
 
+# The whole predict suite runs with HS256, RS256 and ES256 tokens (serving/tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("jwt_algorithm")
+
 URL = "/api/v1/models/iris/aliases/production/invocations"
 PREDICT = "/api/v1/models/iris/aliases/production/predict"
 COLUMNS = ["sepal_length", "sepal_width", "petal_length", "petal_width"]

@@ -4,6 +4,10 @@ import struct
 
 import numpy as np
 import orjson
+import pytest
+
+# The whole predict suite runs with HS256, RS256 and ES256 tokens (serving/tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("jwt_algorithm")
 
 INFER = "/v2/models/iris/infer"
 # KServe's sklearn iris example (docs: "Deploy InferenceService with ... V2 protocol").

@@ -2,6 +2,9 @@
 
 import pytest
 
+# The whole predict suite runs with HS256, RS256 and ES256 tokens (serving/tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("jwt_algorithm")
+
 PREDICT = "/api/v1/models/iris/aliases/production/predict"
 
 
