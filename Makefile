@@ -27,6 +27,7 @@ run: demo
 
 test: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	MODELYARD_ENV=test $(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install
@@ -34,6 +35,7 @@ bench: install
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 clean:
 	rm -rf data/test

@@ -65,3 +65,14 @@ def test_a_deactivated_user_is_refused_at_once(as_user, teammate, ready_iris, ir
     teammate.save()
     response = client.post(ALIAS, {"inputs": iris_rows}, format="json")
     assert response.status_code == 401 and response.json()["error"]["code"] == "not_authenticated"
+
+
+def test_an_invalid_model_name_costs_no_query_and_no_entry(as_user, teammate, ready_iris, django_assert_num_queries):
+    from serving.routing import routes
+
+    client = as_user(teammate)
+    client.post("/api/v1/models/iris/aliases/production/predict", {"inputs": [[1, 2, 3, 4]]}, format="json")
+    with django_assert_num_queries(0):
+        response = client.post("/api/v1/models/" + "X" * 300 + "/aliases/production/predict",
+                               {"inputs": [[1, 2, 3, 4]]}, format="json")
+    assert response.status_code == 404 and "X" * 300 not in routes._data
