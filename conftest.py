@@ -43,11 +43,16 @@ def fresh_serving_caches() -> Iterator[None]:
     """Per-process caches outlive a test's rolled-back transaction; ids may be reused after it."""
     from core import bus
     from serving import engine
-    from serving.predictors import predictors
+    from serving.runtime_cache import runtimes
 
     bus._dispatch("*")
-    predictors.clear()
+    runtimes.clear()
     engine._slots.clear()
+    engine._pool_slots.clear()
+    engine._occupancy.clear()
+    from serving.breaker import breaker
+
+    breaker.clear()
     yield
 
 
@@ -241,12 +246,19 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def web_server(tmp_path: Path) -> Iterator[str]:
-    """gunicorn with two workers, as deployed; yields its base URL once /healthz answers."""
+def web_env() -> dict[str, str]:
+    """Extra environment for the gunicorn process; override in a test module to change its settings."""
+    return {}
+
+
+@pytest.fixture
+def web_server(tmp_path: Path, web_env: dict[str, str]) -> Iterator[str]:
+    """gunicorn with two threaded workers, as deployed; yields its base URL once /healthz answers."""
     port, metrics_dir = free_port(), tmp_path / "prometheus"
     metrics_dir.mkdir()
-    env = process_env(GUNICORN_WORKERS="2", GUNICORN_THREADS="2", PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
-                      MODELYARD_ENV="development", DEBUG="false")
+    env = process_env(**{"GUNICORN_WORKERS": "2", "GUNICORN_WORKER_CLASS": "gthread", "GUNICORN_THREADS": "2",
+                         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir), "MODELYARD_ENV": "development",
+                         "DEBUG": "false", **web_env})
     log = Path(settings.DATA_DIR) / "web.log"
     with log.open("wb") as out:
         process = subprocess.Popen(

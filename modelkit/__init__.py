@@ -5,7 +5,7 @@ client import it; it imports none of them, nor Django. What a deployment decides
 trusted skops types, threads per model) arrives as a :class:`LoadPolicy`, never from settings.
 """
 
-from modelkit.errors import InputError, KitError, RuntimeLoadError, SignatureError
+from modelkit.errors import DeadlineExceeded, InputError, KitError, RuntimeLoadError, SignatureError
 from modelkit.policy import LoadPolicy
 
-__all__ = ["InputError", "KitError", "LoadPolicy", "RuntimeLoadError", "SignatureError"]
+__all__ = ["DeadlineExceeded", "InputError", "KitError", "LoadPolicy", "RuntimeLoadError", "SignatureError"]

@@ -36,3 +36,9 @@ class RuntimeLoadError(KitError):
     """The artifact cannot be loaded; the message is meant for the person who uploaded it."""
 
     code = "load_failed"
+
+
+class DeadlineExceeded(KitError):
+    """The model was stopped at its time limit."""
+
+    code = "model_timeout"

@@ -1,4 +1,9 @@
-"""Run a checked batch on a version: bounded concurrency, a time limit, an optional response cache."""
+"""Run a checked batch on a version: bounded concurrency, a time limit for every call, an optional cache.
+
+ONNX runs in the request's thread and is stopped at its deadline (onnxruntime's terminate flag).
+Runtimes that cannot be stopped (scikit-learn, pickle) run on a small model pool of which each model
+may hold only its share. A version that keeps passing its deadline is suspended by the breaker.
+"""
 
 import hashlib
 import logging
@@ -13,21 +18,27 @@ from django.conf import settings
 from django.core.cache import cache
 
 from core.errors import ModelFailed, ModelTimeout, ModelyardError, Unavailable
+from modelkit import DeadlineExceeded
+from modelkit.runtimes import Runtime
 from serving import metrics
-from serving.predictors import predictors
+from serving.breaker import breaker
 from serving.routing import ModelRoute, ServedVersion
+from serving.runtime_cache import runtimes
 
 logger = logging.getLogger(__name__)
+# Per model and process: predictions in flight, and calls on the model pool (a share of its threads).
 _slots: dict[str, threading.BoundedSemaphore] = {}
+_pool_slots: dict[str, threading.BoundedSemaphore] = {}
+_occupancy: dict[str, threading.BoundedSemaphore] = {}
 _slots_lock = threading.Lock()
 _executor: ThreadPoolExecutor | None = None
 
 
-def _slot(model: str) -> threading.BoundedSemaphore:
-    slot = _slots.get(model)
+def _slot(table: dict[str, threading.BoundedSemaphore], model: str, size: int) -> threading.BoundedSemaphore:
+    slot = table.get(model)
     if slot is None:
         with _slots_lock:
-            slot = _slots.setdefault(model, threading.BoundedSemaphore(settings.MODELYARD_MAX_IN_FLIGHT))
+            slot = table.setdefault(model, threading.BoundedSemaphore(size))
     return slot
 
 
@@ -41,39 +52,78 @@ def _pool() -> ThreadPoolExecutor:
     return _executor
 
 
+def _pool_share() -> int:
+    """How many of the process's model threads one model may hold, so the others keep answering."""
+    return max(1, int(settings.MODELYARD_MODEL_THREADS * settings.MODELYARD_MODEL_THREAD_SHARE))
+
+
 def _cache_key(served: ServedVersion, batch: np.ndarray) -> str:
     digest = hashlib.blake2b(batch.tobytes(), digest_size=16)
     digest.update(f"{batch.dtype}{batch.shape}".encode())
     return f"modelyard:pred:{served.id}:{served.ref.sha256[:16]}:{digest.hexdigest()}"
 
 
+def _on_pool(route: ModelRoute, runtime: Runtime, batch: np.ndarray, timeout: float) -> dict[str, Any]:
+    """A runtime that cannot be stopped runs on the model pool, holding at most its share of it.
+
+    Past the deadline the caller gets 504; the call keeps its pool slot until it really ends, so one
+    stuck model can never hold more than its share of the pool.
+    """
+    share = _slot(_pool_slots, route.name, _pool_share())
+    if not share.acquire(blocking=False):
+        raise Unavailable(f"Model {route.name!r} is using all the threads it may; retry shortly", code="overloaded")
+    future = _pool().submit(runtime.predict, batch)
+    future.add_done_callback(lambda _: share.release())
+    try:
+        return future.result(timeout=timeout)
+    except FutureTimeout:
+        raise DeadlineExceeded(f"The model did not answer within {timeout:g} s") from None
+
+
+def _call(route: ModelRoute, runtime: Runtime, batch: np.ndarray) -> dict[str, Any]:
+    timeout = settings.MODELYARD_PREDICT_TIMEOUT_SECONDS
+    if runtime.interruptible:  # in the request's own thread, stopped at the deadline
+        return runtime.predict(batch, timeout=timeout)
+    if not timeout:
+        return runtime.predict(batch)
+    return _on_pool(route, runtime, batch, timeout)
+
+
+def _thread_share() -> int:
+    """How many of this process's request threads one model may occupy, running or waiting."""
+    return max(1, int(settings.MODELYARD_REQUEST_THREADS * settings.MODELYARD_MODEL_THREAD_SHARE))
+
+
 def _run(route: ModelRoute, served: ServedVersion, batch: np.ndarray) -> dict[str, Any]:
-    slot = _slot(route.name)
+    breaker.check(route.name, served.id, served.number)
+    # Past its share of request threads a model is refused at once: waiting would hold a thread too.
+    occupancy = _slot(_occupancy, route.name, _thread_share())
+    if not occupancy.acquire(blocking=False):
+        raise Unavailable(f"Model {route.name!r} is using its share of this server; retry shortly", code="overloaded")
+    try:
+        return _run_in_slot(route, served, batch)
+    finally:
+        occupancy.release()
+
+
+def _run_in_slot(route: ModelRoute, served: ServedVersion, batch: np.ndarray) -> dict[str, Any]:
+    slot = _slot(_slots, route.name, settings.MODELYARD_MAX_IN_FLIGHT)
     if not slot.acquire(timeout=settings.MODELYARD_QUEUE_WAIT_SECONDS):
         raise Unavailable(f"Model {route.name!r} is at its limit of in-flight predictions; retry shortly",
                           code="overloaded")
-    started, release = time.perf_counter(), True
+    started = time.perf_counter()
     try:
-        runtime = predictors.get(served.ref)
-        timeout = settings.MODELYARD_PREDICT_TIMEOUT_SECONDS
-        if not timeout or len(batch) <= settings.MODELYARD_INLINE_MAX_ROWS:
-            return runtime.predict(batch)
-        future = _pool().submit(runtime.predict, batch)
-        try:
-            return future.result(timeout=timeout)
-        except FutureTimeout:
-            # The call cannot be interrupted: it keeps its slot until it ends, so overload stays bounded.
-            release = False
-            future.add_done_callback(lambda _: slot.release())
-            raise ModelTimeout(f"The model did not answer within {timeout} s") from None
+        return _call(route, runtimes.get(served.ref), batch)
+    except DeadlineExceeded as exc:
+        breaker.record_timeout(route.name, served.id)
+        raise ModelTimeout(exc.message) from None
     except ModelyardError:
         raise
     except Exception as exc:
         logger.exception("model %s v%s failed on a checked batch", route.name, served.number)
         raise ModelFailed(f"The model failed: {type(exc).__name__}") from exc
     finally:
-        if release:
-            slot.release()
+        slot.release()
         metrics.LATENCY.labels(route.name, served.number).observe(time.perf_counter() - started)
 
 

@@ -13,3 +13,5 @@ CACHE = Counter("modelyard_response_cache", "Response cache lookups", ["model", 
 LOADED = Gauge("modelyard_loaded_models", "Versions loaded in this process", multiprocess_mode="livesum")
 LOAD_SECONDS = Histogram("modelyard_model_load_seconds", "Time to load a version into memory", ["format"],
                          buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
+SUSPENSIONS = Counter("modelyard_model_suspensions", "Versions taken out of service by the circuit breaker",
+                      ["model"])

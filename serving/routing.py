@@ -12,7 +12,7 @@ from typing import Any
 from core import bus
 from core.errors import Conflict, NotFound
 from registry.models import NAME_VALIDATOR, ModelAlias, ModelVersion, RegisteredModel, VersionStatus
-from serving.predictors import VersionRef
+from serving.runtime_cache import VersionRef
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ import numpy as np
 from django.db import connection
 from django.urls import get_resolver
 
-from serving.predictors import VersionRef, predictors
 from serving.routing import aliased_refs, route_for
+from serving.runtime_cache import VersionRef, runtimes
 
 logger = logging.getLogger(__name__)
 state: dict[str, Any] = {"status": "idle", "loaded": 0, "failed": [], "seconds": None}
@@ -48,7 +48,7 @@ def _warm() -> None:
 def _warm_one(name: str, ref: VersionRef) -> None:
     try:
         route_for(name)  # the routing table, cached like every request will find it
-        runtime = predictors.get(ref)
+        runtime = runtimes.get(ref)
         features = runtime.signature()["inputs"]["features"]
         if features:  # the first run of a session allocates its kernels: not on a caller's time
             runtime.predict(np.zeros((1, features)))

@@ -10,7 +10,13 @@ from modelkit.policy import LoadPolicy
 
 
 class Runtime(ABC):
-    """A loaded model. ``memory_bytes`` is what a caller's cache budget counts for it."""
+    """A loaded model. ``memory_bytes`` is what a caller's cache budget counts for it.
+
+    ``interruptible`` runtimes take ``predict(batch, timeout=...)`` and stop the run at the deadline;
+    the others cannot be stopped from outside, so callers bound them another way (see serving.engine).
+    """
+
+    interruptible = False
 
     def __init__(self, path: Path, policy: LoadPolicy) -> None:
         self.path = path

@@ -18,3 +18,14 @@ def version_quarantine(*, version_id: int, reason: str) -> bool:
                  target=f"model:{version.model.name}/v{version.version}",
                  before={"status": VersionStatus.READY}, after={"status": VersionStatus.FAILED, "reason": reason})
     return True
+
+
+@transaction.atomic
+def version_suspension_record(*, version_id: int, reason: str, seconds: float) -> None:
+    """On the record, for the model's owners: a serving process took the version out of service for a while."""
+    version = ModelVersion.objects.select_related("model__team").filter(pk=version_id).first()
+    if version is None:
+        return
+    audit_record(actor=None, action="version.suspended", team=version.model.team,
+                 target=f"model:{version.model.name}/v{version.version}",
+                 after={"reason": reason, "seconds": seconds})

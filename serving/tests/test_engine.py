@@ -25,9 +25,9 @@ def slow_model(model, owner, settings):
 
 
 def slow_down(seconds: float) -> None:
-    from serving.predictors import predictors
+    from serving.runtime_cache import runtimes
 
-    for runtime in predictors._entries.values():
+    for runtime in runtimes._entries.values():
         runtime.estimator.delay = seconds
 
 
@@ -48,15 +48,15 @@ def test_past_the_in_flight_limit_callers_get_503_with_retry_after(as_user, team
     assert response["Retry-After"] == "1" and response.json()["error"]["code"] == "overloaded"
 
 
-def test_a_model_past_its_time_limit_is_504_and_keeps_its_slot(as_user, teammate, slow_model, settings):
-    settings.MODELYARD_PREDICT_TIMEOUT_SECONDS, settings.MODELYARD_MAX_IN_FLIGHT = 0.1, 1
-    settings.MODELYARD_QUEUE_WAIT_SECONDS, settings.MODELYARD_INLINE_MAX_ROWS = 0.01, 0
+def test_a_model_that_cannot_be_stopped_is_504_and_keeps_its_pool_share(as_user, teammate, slow_model, settings):
+    settings.MODELYARD_PREDICT_TIMEOUT_SECONDS, settings.MODELYARD_QUEUE_WAIT_SECONDS = 0.1, 0.01
+    settings.MODELYARD_MODEL_THREADS, settings.MODELYARD_MODEL_THREAD_SHARE = 2, 0.5  # one pool thread per model
     client = as_user(teammate)
     client.post(PREDICT, {"inputs": [[1, 2]]}, format="json")
     slow_down(0.6)
     timed_out = client.post(PREDICT, {"inputs": [[1, 2]]}, format="json")
     assert timed_out.status_code == 504 and timed_out.json()["error"]["code"] == "model_timeout"
-    # The abandoned call still runs, so the single slot is still taken: no unbounded pile-up.
+    # The abandoned call still runs on the pool, so the model's one pool thread is still taken.
     assert client.post(PREDICT, {"inputs": [[1, 2]]}, format="json").status_code == 503
 
 
@@ -103,10 +103,11 @@ def test_predictions_are_counted_and_timed(as_user, teammate, ready_iris, iris_r
     assert metric("modelyard_prediction_seconds_count", model="iris", version="1") >= 1
 
 
-def test_small_batches_run_inline_and_large_ones_under_the_time_limit(as_user, teammate, slow_model, settings):
-    settings.MODELYARD_PREDICT_TIMEOUT_SECONDS, settings.MODELYARD_INLINE_MAX_ROWS = 0.1, 2
+def test_every_call_runs_under_the_time_limit_one_row_included(as_user, teammate, slow_model, settings):
+    settings.MODELYARD_PREDICT_TIMEOUT_SECONDS = 0.1
     client = as_user(teammate)
     client.post(PREDICT, {"inputs": [[1, 2]]}, format="json")
     slow_down(0.3)
-    assert client.post(PREDICT, {"inputs": [[1, 2]] * 2}, format="json").status_code == 200
-    assert client.post(PREDICT, {"inputs": [[1, 2]] * 3}, format="json").status_code == 504
+    started = time.monotonic()
+    assert client.post(PREDICT, {"inputs": [[1, 2]]}, format="json").status_code == 504
+    assert time.monotonic() - started < 0.25

@@ -31,7 +31,7 @@ class VersionRef:
         return (self.id, self.sha256)
 
 
-class PredictorCache:
+class RuntimeCache:
     def __init__(self, budget_bytes: int) -> None:
         self.budget_bytes = budget_bytes
         self._entries: OrderedDict[tuple[int, str], Runtime] = OrderedDict()
@@ -96,4 +96,4 @@ class PredictorCache:
             self._entries.clear()
 
 
-predictors = PredictorCache(settings.MODELYARD_PREDICTOR_CACHE_BYTES)
+runtimes = RuntimeCache(settings.MODELYARD_RUNTIME_CACHE_BYTES)

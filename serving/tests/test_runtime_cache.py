@@ -4,15 +4,15 @@ a memory budget, keyed by (version, sha256)."""
 import threading
 
 from conftest import make_version
-from serving.predictors import PredictorCache
 from serving.routing import version_ref
+from serving.runtime_cache import RuntimeCache
 
 
 def ref_of(version):  # type: ignore[no-untyped-def]
     return version_ref(vars(version))
 
 
-def counting(cache: PredictorCache) -> list[int]:
+def counting(cache: RuntimeCache) -> list[int]:
     """Record real loads (the cache's own loader still runs)."""
     loads: list[int] = []
     real = cache._load
@@ -26,7 +26,7 @@ def counting(cache: PredictorCache) -> list[int]:
 
 
 def test_concurrent_first_requests_load_a_version_once(ready_iris):
-    cache = PredictorCache(budget_bytes=10**9)
+    cache = RuntimeCache(budget_bytes=10**9)
     loads = counting(cache)
     barrier = threading.Barrier(8)
     runtimes = []
@@ -46,7 +46,7 @@ def test_concurrent_first_requests_load_a_version_once(ready_iris):
 
 def test_the_least_recently_used_version_is_evicted_past_the_budget(model, owner, iris_onnx):
     first, second, third = (make_version(model, owner, iris_onnx[0]) for _ in range(3))
-    cache = PredictorCache(budget_bytes=2 * len(iris_onnx[0]))
+    cache = RuntimeCache(budget_bytes=2 * len(iris_onnx[0]))
     cache.get(ref_of(first))
     cache.get(ref_of(second))
     cache.get(ref_of(first))  # first is now the most recently used
@@ -55,7 +55,7 @@ def test_the_least_recently_used_version_is_evicted_past_the_budget(model, owner
 
 
 def test_a_loaded_version_is_served_from_memory(ready_iris):
-    cache = PredictorCache(budget_bytes=10**9)
+    cache = RuntimeCache(budget_bytes=10**9)
     loads = counting(cache)
     cache.get(ref_of(ready_iris))
     cache.get(ref_of(ready_iris))
