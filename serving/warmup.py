@@ -38,6 +38,10 @@ def _warm() -> None:
         connection.close()
         return
     for name, ref in aliased:
+        if runtimes.used_bytes() >= runtimes.budget_bytes:
+            # Loading more would only evict what was just loaded; the rest load on first use.
+            logger.info("warm-up stopped at the runtime cache budget after %s versions", state["loaded"])
+            break
         _warm_one(name, ref)
     connection.close()  # this thread's own connection; nothing else will close it
     state["seconds"] = round(time.perf_counter() - started, 3)

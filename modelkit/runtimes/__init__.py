@@ -7,6 +7,7 @@ model of that format is loaded.
 import importlib
 from pathlib import Path
 
+from modelkit import memory
 from modelkit.errors import RuntimeLoadError
 from modelkit.policy import LoadPolicy
 from modelkit.runtimes.base import Runtime
@@ -20,12 +21,17 @@ RUNTIMES: dict[str, str] = {
 
 
 def load_runtime(fmt: str, path: Path, policy: LoadPolicy) -> Runtime:
+    """Load the artifact; ``memory_bytes`` is then what the load grew the process by (file size at least)."""
     try:
         module, _, name = RUNTIMES[fmt].partition(":")
     except KeyError:
         raise RuntimeLoadError(f"No runtime serves the format {fmt!r}") from None
-    runtime_class = getattr(importlib.import_module(module), name)
-    return runtime_class(path, policy)
+    runtime_class = getattr(importlib.import_module(module), name)  # imported before the first reading
+    with memory.measuring:
+        before = memory.rss_bytes()
+        runtime = runtime_class(path, policy)
+        runtime.memory_bytes = max(runtime.memory_bytes, memory.rss_bytes() - before)
+    return runtime
 
 
 __all__ = ["RUNTIMES", "Runtime", "RuntimeLoadError", "load_runtime"]

@@ -4,6 +4,7 @@ a memory budget, keyed by (version, sha256)."""
 import threading
 
 from conftest import make_version
+from registry import services
 from serving.routing import version_ref
 from serving.runtime_cache import RuntimeCache
 
@@ -60,3 +61,16 @@ def test_a_loaded_version_is_served_from_memory(ready_iris):
     cache.get(ref_of(ready_iris))
     cache.get(ref_of(ready_iris))
     assert loads == [ready_iris.id]
+
+
+def test_warm_up_stops_at_the_cache_budget(ready_iris, model, owner, iris_onnx, settings, monkeypatch):
+    from serving import warmup
+    from serving.runtime_cache import runtimes
+
+    second = make_version(model, owner, iris_onnx[0])
+    services.alias_set(actor=owner, model=model, name="staging", version=second)
+    monkeypatch.setattr(runtimes, "budget_bytes", 1)  # the first load fills it
+    warmup.reset()
+    warmup._warm()
+    assert warmup.state["status"] == "ready" and warmup.state["loaded"] == 1
+    assert len(runtimes.loaded()) == 1
