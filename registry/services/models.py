@@ -1,3 +1,4 @@
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -8,12 +9,49 @@ from registry.models import NAME_VALIDATOR, RegisteredModel, Team
 from registry.permissions import User
 from registry.services.audit import audit_record
 
+MAX_CACHE_SECONDS = 86_400
+
 
 def _check_name(name: str) -> None:
     try:
         NAME_VALIDATOR(name)
     except ValidationError as exc:
         raise ModelyardError(exc.messages[0], field="name") from None
+
+
+def _is_str_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+# What each updatable field must hold. The API serializer checks the same; the console and the shell
+# reach the service without it, so the service is where the rule lives.
+_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "name": (lambda v: isinstance(v, str), "must be a string"),
+    "team": (lambda v: isinstance(v, Team) and v.pk is not None, "must be an existing team"),
+    "description": (lambda v: isinstance(v, str), "must be a string"),
+    "tags": (lambda v: isinstance(v, dict), "must be a JSON object"),
+    "protected_aliases": (_is_str_list, "must be a list of alias names"),
+    "response_cache_seconds": (
+        lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_CACHE_SECONDS,
+        f"must be a whole number of seconds from 0 to {MAX_CACHE_SECONDS}",
+    ),
+}
+
+
+def _check_changes(changes: dict[str, Any]) -> None:
+    for field, value in changes.items():
+        if field not in _CHECKS:
+            raise ModelyardError(f"{field!r} cannot be changed", field=field)
+        check, rule = _CHECKS[field]
+        if not check(value):
+            raise ModelyardError(f"{field} {rule}", field=field)
+    if "name" in changes:
+        _check_name(changes["name"])
+
+
+def _recorded(value: Any) -> Any:
+    """Audit rows hold JSON: a team is recorded by its slug."""
+    return value.slug if isinstance(value, Team) else value
 
 
 def model_create(
@@ -37,11 +75,31 @@ def model_create(
 def model_update(
     *, actor: User, model: RegisteredModel, changes: dict[str, Any], ip: str | None = None
 ) -> RegisteredModel:
-    model = RegisteredModel.objects.select_for_update().get(pk=model.pk)
-    before = {field: getattr(model, field) for field in changes}
+    """Change a model's fields, including its name (a rename) and its team (a move between teams).
+
+    A move is recorded for both teams, so each sees in its own audit log that the model came or went.
+    """
+    _check_changes(changes)
+    model = RegisteredModel.objects.select_for_update().select_related("team").get(pk=model.pk)
+    old_name, old_team = model.name, model.team
+    if changes.get("name", old_name) != old_name:
+        _check_name_free(changes["name"])
+    before = {field: _recorded(getattr(model, field)) for field in changes}
     for field, value in changes.items():
         setattr(model, field, value)
-    model.save(update_fields=[*changes, "updated_at"])
-    audit_record(actor=actor, action="model.update", target=f"model:{model.name}", team=model.team,
-                 before=before, after=changes, ip=ip)
+    try:
+        with transaction.atomic():  # a savepoint: a rename racing another lands here, not in a broken transaction
+            model.save(update_fields=[*changes, "updated_at"])
+    except IntegrityError:
+        raise Conflict(f"A model named {model.name!r} already exists", field="name") from None
+    after = {field: _recorded(value) for field, value in changes.items()}
+    teams = [model.team] if model.team.pk == old_team.pk else [old_team, model.team]
+    for team in teams:
+        audit_record(actor=actor, action="model.update", target=f"model:{old_name}", team=team,
+                     before=before, after=after, ip=ip)
     return model
+
+
+def _check_name_free(name: str) -> None:
+    if RegisteredModel.objects.filter(name=name).exists():
+        raise Conflict(f"A model named {name!r} already exists", field="name")

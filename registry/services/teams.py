@@ -18,6 +18,39 @@ def team_create(*, actor: User, slug: str, name: str, ip: str | None = None) -> 
 
 
 @transaction.atomic
+def team_update(*, actor: User, team: Team, name: str, ip: str | None = None) -> Team:
+    """Rename a team's display name; the slug is its identity (URLs, audit targets) and never changes."""
+    name = name.strip()
+    if not name:
+        raise ModelyardError("A team needs a name", field="name")
+    team = Team.objects.select_for_update().get(pk=team.pk)
+    if team.name == name:
+        return team  # nothing changed, nothing to record
+    before = {"name": team.name}
+    team.name = name
+    team.save(update_fields=["name"])
+    audit_record(actor=actor, action="team.update", target=f"team:{team.slug}", team=team,
+                 before=before, after={"name": name}, ip=ip)
+    return team
+
+
+@transaction.atomic
+def team_delete(*, actor: User, team: Team, ip: str | None = None) -> None:
+    """Delete a team that holds no models; its memberships go with it, listed in the audit row."""
+    team = Team.objects.select_for_update().get(pk=team.pk)
+    if team.models.exists():
+        raise Conflict(f"Team {team.slug!r} still has models; move or remove them first", field="team",
+                       code="team_not_empty")
+    members = dict(team.memberships.values_list("user__username", "role").order_by("user__username"))
+    slug = team.slug
+    team.memberships.all().delete()
+    team.delete()
+    # team=None: the row is gone, and the foreign key would be nulled on delete anyway.
+    audit_record(actor=actor, action="team.delete", target=f"team:{slug}", team=None,
+                 before={"name": team.name, "members": members}, ip=ip)
+
+
+@transaction.atomic
 def membership_set(*, actor: User, team: Team, username: str, role: str, ip: str | None = None) -> Membership:
     user = get_user_model().objects.filter(username=username, is_active=True).first()
     if user is None:
