@@ -23,11 +23,13 @@ def alias_set(*, actor: User, model: RegisteredModel, name: str, version: ModelV
     _check_alias_name(name)
     if version.model_id != model.id:
         raise ModelyardError("The version belongs to another model", field="version")
+    # Lock the model row so two moves of one alias apply one after the other, each audited, and the
+    # version row so an archive cannot commit between the status check and the move.
+    RegisteredModel.objects.select_for_update().get(pk=model.pk)
+    version = ModelVersion.objects.select_for_update().get(pk=version.pk)
     if version.status != VersionStatus.READY:
         raise Conflict(f"Version {version.version} is {version.status}; only ready versions can take an alias",
                        field="version", code="version_not_ready")
-    # Lock the model row so two moves of one alias apply one after the other, each audited.
-    RegisteredModel.objects.select_for_update().get(pk=model.pk)
     alias = ModelAlias.objects.filter(model=model, name=name).first()
     before = {"version": alias.version.version} if alias else None
     if alias is None:
