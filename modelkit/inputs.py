@@ -1,6 +1,7 @@
 """Turn a request's ``inputs`` into a checked 2-D numpy batch, or a 400 naming the problem.
 
-The model never sees a batch that does not match the version's signature.
+The model never sees a batch that does not match the version's signature. Rows and columns are
+counted with ``len`` before numpy builds anything, so a batch too long or too wide costs nothing.
 """
 
 from typing import Any
@@ -10,6 +11,8 @@ import numpy as np
 from modelkit.errors import InputError
 
 _NUMERIC_KINDS = {"i", "u", "f"}
+# Columns per row when the signature does not say how many features the model takes.
+MAX_COLUMNS = 10_000
 
 
 def _bad(message: str, code: str = "invalid_input") -> InputError:
@@ -46,7 +49,27 @@ def _to_array(data: Any) -> np.ndarray:
     return array
 
 
-def parse_inputs(inputs: Any, signature: dict[str, Any], max_rows: int) -> np.ndarray:
+def column_limit(signature: dict[str, Any], max_columns: int = MAX_COLUMNS) -> int:
+    """How wide a row may be: the model's feature count when known, else ``max_columns``."""
+    features = (signature.get("inputs") or {}).get("features")
+    return features if isinstance(features, int) and not isinstance(features, bool) else max_columns
+
+
+def _check_widths(rows: list[Any], features: int | None, max_columns: int) -> None:
+    """Row lengths, read with len() before numpy sees the rows (at most max_rows of them)."""
+    if not all(isinstance(row, list) for row in rows):
+        return  # scalars or strings: numpy refuses them below without building anything large
+    widths = {len(row) for row in rows}
+    if len(widths) > 1:
+        raise _bad("Rows must all have the same number of numeric features")
+    width = widths.pop()
+    if features is not None and width != features:
+        raise _bad(f"Each row must have {features} features; got {width}", "wrong_feature_count")
+    if features is None and width > max_columns:
+        raise _bad(f"Rows have {width} values; the limit is {max_columns}", "too_many_columns")
+
+
+def parse_inputs(inputs: Any, signature: dict[str, Any], max_rows: int, max_columns: int = MAX_COLUMNS) -> np.ndarray:
     spec = signature.get("inputs") or {}
     if isinstance(inputs, dict):
         raw = _from_columns(inputs, spec.get("columns"))
@@ -61,12 +84,16 @@ def parse_inputs(inputs: Any, signature: dict[str, Any], max_rows: int) -> np.nd
         raise _bad("The batch is empty: send at least one row", "empty_batch")
     if rows > max_rows:
         raise _bad(f"The batch has {rows} rows; the limit is {max_rows}", "too_many_rows")
+    features = spec.get("features")
+    if isinstance(inputs, list):
+        _check_widths(inputs, features, max_columns)
+    elif isinstance(inputs, np.ndarray) and inputs.ndim == 2 and features is None and inputs.shape[1] > max_columns:
+        raise _bad(f"Rows have {inputs.shape[1]} values; the limit is {max_columns}", "too_many_columns")
     array = _to_array(raw)
     if isinstance(inputs, dict):
         array = array.T
     if array.ndim != 2:
         raise _bad("'inputs' must be a list of rows, each a list of numbers")
-    features = spec.get("features")
     if features is not None and array.shape[1] != features:
         raise _bad(f"Each row must have {features} features; got {array.shape[1]}", "wrong_feature_count")
     with np.errstate(over="ignore"):  # values too large for the dtype become inf, refused just below

@@ -4,13 +4,17 @@ Loading a pickle runs code chosen by whoever wrote the file, so the deployment m
 (MODELYARD_ALLOW_PICKLE) and only trusted publishers may upload such files.
 """
 
+import logging
 from pathlib import Path
 from typing import Any
 
 import joblib
 
 from modelkit.errors import RuntimeLoadError
+from modelkit.redact import redact
 from modelkit.runtimes.estimator import EstimatorRuntime
+
+logger = logging.getLogger(__name__)
 
 
 class PickleRuntime(EstimatorRuntime):
@@ -20,4 +24,5 @@ class PickleRuntime(EstimatorRuntime):
         try:
             return joblib.load(path)
         except Exception as exc:
-            raise RuntimeLoadError(f"Cannot unpickle this model: {exc}") from None
+            logger.warning("cannot unpickle %s", path, exc_info=True)
+            raise RuntimeLoadError(f"Cannot unpickle this model: {redact(str(exc), path)}") from None

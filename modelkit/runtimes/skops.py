@@ -1,20 +1,39 @@
-"""scikit-learn models saved with skops: loaded only when every type is on the server's list."""
+"""scikit-learn models saved with skops: loaded only when every type is on the server's list.
 
+The archive is sized up from its own records first (entry count, directory size, unpacked total:
+:func:`modelkit.formats.zip_check`), so skops never parses the directory of, or unpacks, a zip bomb.
+"""
+
+import logging
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import skops.io as sio
 
 from modelkit.errors import RuntimeLoadError
+from modelkit.formats import ArchiveTooLarge, zip_check
+from modelkit.redact import redact
 from modelkit.runtimes.estimator import EstimatorRuntime
+
+logger = logging.getLogger(__name__)
 
 
 class SkopsRuntime(EstimatorRuntime):
     def _load(self, path: Path) -> Any:
         try:
+            with path.open("rb") as handle:
+                zip_check(handle)
+        except ArchiveTooLarge as exc:
+            raise RuntimeLoadError(exc.message, code=exc.code) from None
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+            logger.warning("not a readable skops file: %s", path, exc_info=True)
+            raise RuntimeLoadError(f"Not a readable skops file: {redact(str(exc), path)}") from None
+        try:
             untrusted = sio.get_untrusted_types(file=path)
         except Exception as exc:  # a corrupt archive raises zip or json errors
-            raise RuntimeLoadError(f"Not a readable skops file: {exc}") from None
+            logger.warning("not a readable skops file: %s", path, exc_info=True)
+            raise RuntimeLoadError(f"Not a readable skops file: {redact(str(exc), path)}") from None
         # The trust decision is the server's (settings), never the artifact's own list.
         refused = [t for t in untrusted if not t.startswith(self.policy.skops_trusted_prefixes)]
         if refused:
@@ -24,4 +43,5 @@ class SkopsRuntime(EstimatorRuntime):
         try:
             return sio.load(path, trusted=untrusted)
         except Exception as exc:
-            raise RuntimeLoadError(f"skops cannot load this model: {exc}") from None
+            logger.warning("skops cannot load %s", path, exc_info=True)
+            raise RuntimeLoadError(f"skops cannot load this model: {redact(str(exc), path)}") from None
