@@ -111,6 +111,11 @@ class ModelVersion(models.Model):
     validated_at = models.DateTimeField(null=True, blank=True)
     # Deliveries of the validation task; a model that kills the worker each time stops after a few.
     validation_attempts = models.PositiveSmallIntegerField(default=0)
+    # The validation lease: which worker holds the version, since when, and its last sign of life.
+    # Live while the heartbeat is recent (MODELYARD_VALIDATION_LEASE_SECONDS); see services/validation.py.
+    validation_lease_owner = models.CharField(max_length=200, blank=True, default="")
+    validation_started_at = models.DateTimeField(null=True, blank=True)
+    validation_heartbeat_at = models.DateTimeField(null=True, blank=True)
     # What actually answers predictions: the original, or an ONNX conversion proven equivalent at
     # validation. The original artifact stays the source of truth; the conversion is derived.
     serving_format = models.CharField(max_length=20, blank=True, default="")

@@ -11,8 +11,12 @@ from typing import Any
 from celery import shared_task
 from django.conf import settings
 
+from core.errors import Unavailable
+
+# Unavailable: artifact storage is down; the version went back to pending and the sweeper re-queues
+# it once these retries are used up.
 _VALIDATE = {"bind": True, "acks_late": True, "reject_on_worker_lost": True, "max_retries": 3,
-             "default_retry_delay": 5, "autoretry_for": (ConnectionError,)}
+             "default_retry_delay": 5, "autoretry_for": (ConnectionError, Unavailable)}
 
 
 @shared_task(name="registry.version_validate", **_VALIDATE)
@@ -29,6 +33,15 @@ def versions_sweep() -> dict[str, int]:
 
     return sweep(pending_after=timedelta(minutes=2),
                  validating_after=timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT * 3 + 60))
+
+
+@shared_task(name="registry.artifacts_sweep_orphans")
+def artifacts_sweep_orphans() -> dict[str, int]:
+    """Beat, hourly: storage files no version references (a row that never committed, a conversion
+    whose worker died). The grace period outlasts any validation, which saves before it commits."""
+    from registry.services.storage import artifacts_sweep_orphans as sweep
+
+    return sweep(older_than=max(timedelta(hours=24), timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT * 3)))
 
 
 # Deprecated names (remove after the next release).

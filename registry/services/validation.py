@@ -2,23 +2,32 @@
 
 import hashlib
 import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import DatabaseError, connections, transaction
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
+from core.errors import Unavailable
 from modelkit import InputError, RuntimeLoadError
 from modelkit.conversion import accelerate
 from modelkit.inputs import parse_inputs
 from modelkit.runtimes import load_runtime
 from modelkit.signatures import signature_conflicts, signature_merge
 from registry import tasks
-from registry.artifacts import artifact_delete, artifact_local_path, artifact_new_key, artifact_save, file_sha256
+from registry.artifacts import artifact_discard, artifact_local_path, artifact_new_key, artifact_save, file_sha256
 from registry.kit import load_policy
 from registry.models import ModelFormat, ModelVersion, VersionStatus
 from registry.services.audit import audit_record
@@ -41,29 +50,122 @@ class Outcome:
 
 
 def version_validate(*, version_id: int) -> ModelVersion:
-    """Idempotent: a version already ready or failed is left alone; a redelivered task re-checks."""
+    """Idempotent. A version already ready or failed is left alone; one under a live lease (another
+    worker is validating it) too, and that delivery is not an attempt. Otherwise this delivery
+    claims the version (a first claim, or the takeover of a stale lease) and checks it."""
+    version, owner = _claim(version_id)
+    if owner is None:
+        return version
+    if version.validation_attempts > MAX_ATTEMPTS:  # the earlier claims died with their worker
+        return _finish(version_id, Outcome(VersionStatus.FAILED, f"Validation did not finish in {MAX_ATTEMPTS} "
+                                           "attempts: loading this model stops the worker", version.signature),
+                       owner=owner)
+    with _heartbeat(version_id, owner):
+        try:
+            outcome = _check(version)
+        except ValidationFailed as exc:
+            outcome = Outcome(VersionStatus.FAILED, str(exc), version.signature)
+        except Unavailable:  # storage, not the model: give the version back, the task retries
+            _release(version_id, owner)
+            raise
+        except Exception as exc:  # never leave a version stuck in 'validating'
+            logger.exception("validation of version %s crashed", version_id)
+            outcome = Outcome(VersionStatus.FAILED, f"Validation crashed: {type(exc).__name__}: {exc}",
+                              version.signature)
+    return _finish(version_id, outcome, owner=owner)
+
+
+def version_validate_here(*, version_id: int, timeout: float = 900.0) -> ModelVersion:
+    """Validate in this process, or wait for the worker holding the lease; take over if it dies."""
+    deadline = time.monotonic() + timeout
+    version = version_validate(version_id=version_id)
+    while version.status == VersionStatus.VALIDATING and time.monotonic() < deadline:
+        time.sleep(0.5)
+        version = version_validate(version_id=version_id)
+    return version
+
+
+# --- the lease --------------------------------------------------------------------------------
+
+def _lease() -> timedelta:
+    return timedelta(seconds=settings.MODELYARD_VALIDATION_LEASE_SECONDS)
+
+
+def _lease_live(version: ModelVersion, now: datetime) -> bool:
+    beat = version.validation_heartbeat_at
+    return version.status == VersionStatus.VALIDATING and beat is not None and beat >= now - _lease()
+
+
+def _claim(version_id: int) -> tuple[ModelVersion, str | None]:
+    """Take the version for this delivery; the owner id is None when there is nothing to do."""
+    now = timezone.now()
     with transaction.atomic():
         version = ModelVersion.objects.select_for_update().select_related("model__team").get(pk=version_id)
         if version.status not in _OPEN:
-            return version
-        version.status = VersionStatus.VALIDATING
-        version.validation_attempts += 1
-        version.save(update_fields=["status", "validation_attempts"])
-    if version.validation_attempts > MAX_ATTEMPTS:  # earlier deliveries died with the worker
-        return _finish(version_id, Outcome(VersionStatus.FAILED, f"Validation did not finish in {MAX_ATTEMPTS} "
-                                           "attempts: loading this model stops the worker", version.signature))
-    try:
-        outcome = _check(version)
-    except ValidationFailed as exc:
-        outcome = Outcome(VersionStatus.FAILED, str(exc), version.signature)
-    except Exception as exc:  # never leave a version stuck in 'validating'
-        logger.exception("validation of version %s crashed", version_id)
-        outcome = Outcome(VersionStatus.FAILED, f"Validation crashed: {type(exc).__name__}: {exc}", version.signature)
-    return _finish(version_id, outcome)
+            return version, None
+        if _lease_live(version, now):
+            logger.info("version %s is being validated by %s; this delivery does nothing",
+                        version_id, version.validation_lease_owner)
+            return version, None
+        owner = f"{socket.gethostname()[:120]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+        version.status, version.validation_attempts = VersionStatus.VALIDATING, version.validation_attempts + 1
+        version.validation_lease_owner, version.validation_started_at = owner, now
+        version.validation_heartbeat_at = now
+        version.save(update_fields=["status", "validation_attempts", "validation_lease_owner",
+                                    "validation_started_at", "validation_heartbeat_at"])
+    return version, owner
 
+
+def _held(version_id: int, owner: str) -> QuerySet[ModelVersion]:
+    return ModelVersion.objects.filter(pk=version_id, status=VersionStatus.VALIDATING,
+                                       validation_lease_owner=owner)
+
+
+def _release(version_id: int, owner: str) -> None:
+    """Back to pending, the attempt not counted: it did not die, storage refused it."""
+    _held(version_id, owner).update(status=VersionStatus.PENDING, validation_attempts=F("validation_attempts") - 1,
+                                    validation_lease_owner="", validation_heartbeat_at=None)
+
+
+@contextmanager
+def _heartbeat(version_id: int, owner: str) -> Iterator[None]:
+    """Renew the lease from a thread while the checks run: a model load or a conversion can take
+    longer than any lease, and a thread needs no cooperation from them. A hung check is bounded by
+    the task's hard time limit (prefork kills the child, and the heartbeat with it) and in any case
+    by the sweeper, which fails a validation claimed more than three time limits ago."""
+    if transaction.get_connection().in_atomic_block:  # nobody else sees the claim until commit
+        yield
+        return
+    stop = threading.Event()
+    beat = threading.Thread(target=_beat, args=(version_id, owner, stop), name=f"lease-{version_id}", daemon=True)
+    beat.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        beat.join(timeout=10)
+
+
+def _beat(version_id: int, owner: str, stop: threading.Event) -> None:
+    try:
+        while not stop.wait(_lease().total_seconds() / 4):
+            try:
+                if not _held(version_id, owner).update(validation_heartbeat_at=timezone.now()):
+                    logger.warning("version %s: lease %s was taken over or ended", version_id, owner)
+                    return
+            except DatabaseError:  # the next beat may get through; the lease lasts four beats
+                logger.warning("version %s: heartbeat failed", version_id, exc_info=True)
+    finally:
+        connections.close_all()  # this thread's connections only
+
+
+# --- the checks -------------------------------------------------------------------------------
 
 def _check(version: ModelVersion) -> Outcome:
-    path = artifact_local_path(version.storage_key, version.sha256)
+    try:
+        path = artifact_local_path(version.storage_key, version.sha256)
+    except FileNotFoundError:
+        raise ValidationFailed("The artifact file is missing from storage") from None
     if not path.exists():
         raise ValidationFailed("The artifact file is missing from storage")
     if file_sha256(path) != version.sha256:
@@ -117,16 +219,17 @@ def _serving(version: ModelVersion, runtime: Any, example: np.ndarray | None) ->
             "serving_sha256": hashlib.sha256(result.onnx).hexdigest(), "serving_note": result.note}
 
 
-def _finish(version_id: int, outcome: Outcome) -> ModelVersion:
+def _finish(version_id: int, outcome: Outcome, *, owner: str | None) -> ModelVersion:
+    """Record the outcome if this delivery still holds the lease (owner None: the sweeper, always)."""
     with transaction.atomic():
         version = ModelVersion.objects.select_for_update().select_related("model__team").get(pk=version_id)
-        if version.status == VersionStatus.VALIDATING:
+        if version.status == VersionStatus.VALIDATING and owner in (None, version.validation_lease_owner):
             _apply(version, outcome)
             return version
-    # Another delivery finished first: drop the conversion this one made.
+    # Another delivery took over or finished first: drop the conversion this one made.
     key = outcome.serving.get("serving_storage_key")
     if key and key != version.storage_key and key != version.serving_storage_key:
-        artifact_delete(key)
+        artifact_discard(key)
     return version
 
 
@@ -144,14 +247,18 @@ def _apply(version: ModelVersion, outcome: Outcome) -> None:
 
 
 def versions_sweep(*, pending_after: timedelta, validating_after: timedelta) -> dict[str, int]:
-    """Re-queue versions whose validation was never queued; fail those whose worker vanished."""
+    """Re-queue versions whose validation was never queued or whose worker died (stale lease); fail
+    those whose validation was claimed too long ago. Time counts from the claim, not the upload."""
     now = timezone.now()
-    stale = list(ModelVersion.objects.filter(status=VersionStatus.PENDING, created_at__lt=now - pending_after)
-                 .values_list("id", flat=True)[:100])
-    for version_id in stale:
-        tasks.version_validate.delay(version_id)
-    stuck = ModelVersion.objects.filter(status=VersionStatus.VALIDATING, created_at__lt=now - validating_after)
+    validating = ModelVersion.objects.filter(status=VersionStatus.VALIDATING)
+    too_old = Q(validation_started_at__lt=now - validating_after) | Q(
+        validation_started_at__isnull=True, created_at__lt=now - validating_after)  # claimed before leases
     message = "Validation did not finish in time (its worker may have died); upload the model again"
-    failed = [_finish(version_id, Outcome(VersionStatus.FAILED, message, signature))
-              for version_id, signature in stuck.values_list("id", "signature")]
-    return {"requeued": len(stale), "failed": len(failed)}
+    failed = [_finish(version_id, Outcome(VersionStatus.FAILED, message, signature), owner=None)
+              for version_id, signature in validating.filter(too_old).values_list("id", "signature")]
+    stale = validating.filter(Q(validation_heartbeat_at__isnull=True) | Q(validation_heartbeat_at__lt=now - _lease()))
+    pending = ModelVersion.objects.filter(status=VersionStatus.PENDING, created_at__lt=now - pending_after)
+    requeue = [*pending.values_list("id", flat=True)[:100], *stale.values_list("id", flat=True)[:100]]
+    for version_id in requeue:
+        tasks.version_validate.delay(version_id)
+    return {"requeued": len(requeue), "failed": len(failed)}

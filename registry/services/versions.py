@@ -13,7 +13,7 @@ from modelkit import SignatureError
 from modelkit.formats import detect_format
 from modelkit.signatures import signature_normalize
 from registry import tasks
-from registry.artifacts import artifact_delete, artifact_new_key, artifact_save
+from registry.artifacts import artifact_discard, artifact_new_key, artifact_save
 from registry.models import UNSAFE_FORMATS, ModelVersion, RegisteredModel, VersionStatus
 from registry.permissions import User
 from registry.services.audit import audit_record
@@ -82,14 +82,13 @@ def version_create(
     # Copy the bytes before taking the model lock: a 500 MB copy must not block other uploads.
     try:
         artifact_save(key, upload)
-    except OSError as exc:  # disk full, storage unreachable: drop any partial file
-        artifact_delete(key)
-        raise Unavailable(f"Artifact storage could not keep the file ({exc.strerror or exc}); nothing was saved",
-                          field="file", code="storage_unavailable") from None
+    except Unavailable as exc:  # any backend's error (disk full, S3 unreachable): drop any partial file
+        artifact_discard(key)
+        raise Unavailable(f"{exc.message}; nothing was saved", field="file", code="storage_unavailable") from None
     try:
         return _version_insert(actor=actor, model=model, fmt=fmt, key=key, upload=upload, meta=meta, ip=ip)
     except BaseException:
-        artifact_delete(key)
+        artifact_discard(key)  # never raises: the insert's own error is the one to report
         raise
 
 
@@ -121,17 +120,17 @@ def version_publish_local(
 ) -> ModelVersion:
     """Upload bytes, validate in this process and point an alias: the demo loader and the bench.
 
-    Validating here as well as on a worker is safe (validation is idempotent) and makes the version
-    servable before this returns.
+    Validating here as well as on a worker is safe (validation is idempotent; if a worker claimed the
+    version first, this waits for it) and makes the version servable before this returns.
     """
     from registry.services.aliases import alias_set
-    from registry.services.validation import version_validate
+    from registry.services.validation import version_validate_here
     from registry.uploads import uploaded_file_from_bytes
 
     with uploaded_file_from_bytes(filename, data) as upload:
         version = version_create(actor=actor, model=model, upload=upload,
                                  meta=VersionMetadata(input_example=input_example))
-    version = version_validate(version_id=version.id)
+    version = version_validate_here(version_id=version.id)
     if version.status != VersionStatus.READY:
         raise ModelyardError(f"{model.name} v{version.version} failed validation: {version.status_message}")
     alias_set(actor=actor, model=model, name=alias, version=version)
