@@ -230,15 +230,24 @@ MODELYARD_ONNX_ACCELERATION = env_bool("MODELYARD_ONNX_ACCELERATION", True)
 # before it gets 503 + Retry-After. Nothing queues beyond that.
 MODELYARD_MAX_IN_FLIGHT = env_int("MODELYARD_MAX_IN_FLIGHT", 8, minimum=1)
 MODELYARD_QUEUE_WAIT_SECONDS = env_float("MODELYARD_QUEUE_WAIT_SECONDS", 0.5)
-# A model call past this answers 504 'model_timeout'; 0 runs the model inline with no limit.
+# Every model call past this answers 504 'model_timeout': ONNX runs are stopped there, others are
+# abandoned on the model pool (serving/engine.py). 0 means no limit.
 MODELYARD_PREDICT_TIMEOUT_SECONDS = env_float("MODELYARD_PREDICT_TIMEOUT_SECONDS", 30.0)
+# The pool for runtimes that cannot be stopped (scikit-learn, pickle); one model holds at most this share.
 MODELYARD_MODEL_THREADS = env_int("MODELYARD_MODEL_THREADS", 8, minimum=1)
+MODELYARD_MODEL_THREAD_SHARE = env_float("MODELYARD_MODEL_THREAD_SHARE", 0.5)
+# Request threads of one web process (gunicorn's --threads): one model may occupy at most the share
+# above of them, running or waiting, so a slow model cannot take serving away from the others.
+MODELYARD_REQUEST_THREADS = env_int("MODELYARD_REQUEST_THREADS", env_int("GUNICORN_THREADS", 4, minimum=1), minimum=1)
+# Circuit breaker: this many timeouts of one version within the window suspend it for OPEN seconds.
+MODELYARD_BREAKER_TIMEOUTS = env_int("MODELYARD_BREAKER_TIMEOUTS", 3, minimum=1)
+MODELYARD_BREAKER_WINDOW_SECONDS = env_float("MODELYARD_BREAKER_WINDOW_SECONDS", 60.0)
+MODELYARD_BREAKER_OPEN_SECONDS = env_float("MODELYARD_BREAKER_OPEN_SECONDS", 30.0)
 # onnxruntime threads inside one model call: one, since a web worker already runs calls side by side.
 MODELYARD_MODEL_THREADS_PER_SESSION = env_int("MODELYARD_MODEL_THREADS_PER_SESSION", 1, minimum=1)
-# Batches up to this many rows run inline: the thread hand-off that enforces the time limit costs
-# more than such a call. Larger batches always run under the limit.
-MODELYARD_INLINE_MAX_ROWS = env_int("MODELYARD_INLINE_MAX_ROWS", 16, minimum=0)
-MODELYARD_PREDICTOR_CACHE_BYTES = env_int("MODELYARD_PREDICTOR_CACHE_BYTES", 2 * 1024**3, minimum=1)
+# Loaded runtimes per process (LRU). MODELYARD_PREDICTOR_CACHE_BYTES is the name before 2026-12, still read.
+MODELYARD_RUNTIME_CACHE_BYTES = env_int(
+    "MODELYARD_RUNTIME_CACHE_BYTES", env_int("MODELYARD_PREDICTOR_CACHE_BYTES", 2 * 1024**3, minimum=1), minimum=1)
 
 # --- Auth ------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
