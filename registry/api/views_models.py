@@ -20,9 +20,9 @@ from registry.api.serializers import (
     RegisteredModelSerializer,
     VersionUploadSerializer,
 )
-from registry.artifacts import artifact_storage
+from registry.artifacts import artifact_storage, storage_errors
 from registry.models import ModelAlias, ModelVersion, Role
-from registry.permissions import require_team
+from registry.permissions import require_role, require_team
 from registry.selectors import model_get_for_user, models_visible, version_get
 
 _ALIASES = Prefetch("aliases", queryset=ModelAlias.objects.select_related("version"))
@@ -55,6 +55,8 @@ class ModelDetailView(ApiView):
     def patch(self, request: Request, name: str) -> Response:
         model = model_get_for_user(user=request.user, name=name, role=Role.MAINTAINER)
         changes = self.valid_data(ModelUpdateSerializer, partial=True)
+        if "protected_aliases" in changes:  # else a maintainer could lift the four-eyes rule alone
+            require_role(request.user, model.team_id, Role.OWNER)
         model = services.model_update(actor=request.user, model=model, changes=changes, ip=client_ip(request))
         return Response(RegisteredModelSerializer(model).data)
 
@@ -137,7 +139,8 @@ class ArtifactDownloadView(ApiView):
     def get(self, request: Request, name: str, number: int) -> FileResponse:
         model = model_get_for_user(user=request.user, name=name, role=Role.VIEWER)
         version = version_get(model=model, number=number)
-        handle = artifact_storage().open(version.storage_key, "rb")
+        with storage_errors("read the artifact"):  # an outage is a retryable 503, never a 500
+            handle = artifact_storage().open(version.storage_key, "rb")
         filename = f"{model.name}-v{version.version}.{version.format}"
         response = FileResponse(handle, as_attachment=True, filename=filename,
                                 content_type="application/octet-stream")
