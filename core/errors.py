@@ -61,3 +61,10 @@ class MethodNotAllowed(ModelyardError):
 class UnsupportedMediaType(ModelyardError):
     status = 415
     code = "unsupported_media_type"
+
+
+class InsufficientStorage(ModelyardError):
+    """A team's storage quota is full: 507, with what is used and how to free it."""
+
+    status = 507
+    code = "quota_exceeded"
