@@ -2,7 +2,9 @@
 
 Every save, delete and action here calls a service, so it is audited and the services' rules hold
 (a team keeps an owner, aliases point at ready versions, names are valid and unique). What no service
-covers is read-only: versions (uploaded through the API) and audit events.
+covers is read-only: versions (uploaded through the API) and audit events. A protected alias cannot be
+moved or deleted here either (alias_set refuses it); promotion requests are decided by the actions on
+their page, through the same services as the API (four eyes: not by their requester).
 """
 
 from collections.abc import Callable
@@ -18,7 +20,16 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from core.client_ip import client_ip
 from core.errors import ModelyardError
 from registry import services
-from registry.models import AuditEvent, Membership, ModelAlias, ModelVersion, RegisteredModel, Role, Team
+from registry.models import (
+    AuditEvent,
+    Membership,
+    ModelAlias,
+    ModelVersion,
+    PromotionRequest,
+    RegisteredModel,
+    Role,
+    Team,
+)
 
 
 def _adopt(obj: Model, saved: Model) -> None:
@@ -194,24 +205,27 @@ class ModelVersionAdmin(ServiceAdmin):
 
     @admin.action(description="Archive selected versions (out of service)", permissions=["lifecycle"])
     def archive(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
-        self._each(request, queryset, services.version_archive, "Archived")
+        _each(self, request, queryset.select_related("model"), "Archived",
+              lambda v: services.version_archive(actor=request.user, version=v, ip=client_ip(request)))
 
     @admin.action(description="Restore selected archived versions (back to ready)", permissions=["lifecycle"])
     def restore(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
-        self._each(request, queryset, services.version_restore, "Restored")
+        _each(self, request, queryset.select_related("model"), "Restored",
+              lambda v: services.version_restore(actor=request.user, version=v, ip=client_ip(request)))
 
-    def _each(self, request: HttpRequest, queryset: QuerySet[ModelVersion], service: Callable[..., Any],
-              done: str) -> None:
-        """Each version on its own: the ones that qualify change, each refusal is reported by name."""
-        changed = []
-        for version in queryset.select_related("model"):
-            try:
-                service(actor=request.user, version=version, ip=client_ip(request))
-                changed.append(str(version))
-            except ModelyardError as exc:
-                self.message_user(request, f"{version}: {exc.message}", level=messages.ERROR)
-        if changed:
-            self.message_user(request, f"{done}: {', '.join(changed)}", level=messages.SUCCESS)
+
+def _each(model_admin: admin.ModelAdmin, request: HttpRequest, objects: QuerySet, done: str,
+          service: Callable[[Any], Any]) -> None:
+    """An action, object by object: the ones that qualify change, each refusal is reported by name."""
+    changed = []
+    for obj in objects:
+        try:
+            service(obj)
+            changed.append(str(obj))
+        except ModelyardError as exc:
+            model_admin.message_user(request, f"{obj}: {exc.message}", level=messages.ERROR)
+    if changed:
+        model_admin.message_user(request, f"{done}: {', '.join(changed)}", level=messages.SUCCESS)
 
 
 @admin.register(ModelAlias)
@@ -238,6 +252,41 @@ class ModelAliasAdmin(ServiceAdmin):
 
     def delete_model(self, request: HttpRequest, obj: ModelAlias) -> None:
         services.alias_delete(actor=request.user, model=obj.model, name=obj.name, ip=client_ip(request))
+
+
+@admin.register(PromotionRequest)
+class PromotionRequestAdmin(ServiceAdmin):
+    """Read-only rows; approve and reject are actions that call the promotion services."""
+
+    list_display = ["__str__", "purpose", "status", "requested_by", "created_at", "decided_by", "decided_at"]
+    list_filter = ["status", "alias", "model__team"]
+    search_fields = ["model__name", "alias", "reason"]
+    list_select_related = ["model", "version", "requested_by", "decided_by"]
+    readonly_fields = [f.name for f in PromotionRequest._meta.fields]
+    actions = ["approve", "reject"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # requests are made through the API, by a maintainer of the team
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_decide_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("registry.change_promotionrequest")
+
+    @admin.action(description="Approve selected requests (a move request moves its alias)", permissions=["decide"])
+    def approve(self, request: HttpRequest, queryset: QuerySet[PromotionRequest]) -> None:
+        _each(self, request, queryset.select_related("model", "version"), "Approved",
+              lambda p: services.promotion_approve(actor=request.user, promotion=p, ip=client_ip(request)))
+
+    @admin.action(description="Reject selected requests", permissions=["decide"])
+    def reject(self, request: HttpRequest, queryset: QuerySet[PromotionRequest]) -> None:
+        _each(self, request, queryset.select_related("model", "version"), "Rejected",
+              lambda p: services.promotion_reject(actor=request.user, promotion=p, reason="Rejected in the console",
+                                                  ip=client_ip(request)))
 
 
 @admin.register(AuditEvent)

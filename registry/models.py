@@ -51,12 +51,18 @@ class Membership(models.Model):
         return f"{self.user} in {self.team} as {self.role}"
 
 
+def default_protected_aliases() -> list[str]:
+    """New models protect production: moving it takes an approved promotion request (four eyes)."""
+    return ["production"]
+
+
 class RegisteredModel(models.Model):
     team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="models")
     name = models.CharField(max_length=100, unique=True, validators=[NAME_VALIDATOR])
     description = models.TextField(blank=True, default="")
     tags = models.JSONField(default=dict, blank=True)
-    protected_aliases = models.JSONField(default=list, blank=True)
+    # Aliases that move only through an approved promotion request (registry/services/promotions.py).
+    protected_aliases = models.JSONField(default=default_protected_aliases, blank=True)
     # Opt-in: identical inputs to one version are answered from Redis for this many seconds (0 = off).
     response_cache_seconds = models.PositiveIntegerField(default=0)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
@@ -188,3 +194,54 @@ class TokenState(models.Model):
                                 related_name="token_state")
     generation = models.PositiveIntegerField(default=0)
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+class PromotionStatus(models.TextChoices):
+    OPEN = "open"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    STALE = "stale"  # the alias moved while the request was open: the review no longer describes the change
+
+
+class PromotionPurpose(models.TextChoices):
+    MOVE = "move"  # the approval moves the alias, in its own transaction
+    ROLLOUT = "rollout"  # the approval lets one rollout start (it consumes it); the rollout moves the alias
+
+
+class PromotionRequest(models.Model):
+    """A request to point a model's alias at a version, decided by a second person (four eyes).
+
+    ``base_version`` and ``base_moved_at`` record where the alias stood when the request was made (its
+    version and last move time, both null if it did not exist): a request whose alias has moved since
+    describes a change that is no longer the one it would make, and can only become stale.
+    At most one request per alias is open at a time (a partial unique constraint backs the service).
+    """
+
+    model = models.ForeignKey(RegisteredModel, on_delete=models.PROTECT, related_name="promotion_requests")
+    alias = models.CharField(max_length=50, validators=[ALIAS_VALIDATOR])
+    version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="promotion_requests")
+    purpose = models.CharField(max_length=20, choices=PromotionPurpose.choices, default=PromotionPurpose.MOVE)
+    base_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, null=True, blank=True,
+                                     related_name="+")
+    base_moved_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=20, choices=PromotionStatus.choices, default=PromotionStatus.OPEN)
+    reason = models.TextField()
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
+                                     related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True, default="")
+    # Purpose "rollout" only: when a rollout took this approval, and which (e.g. "rollout:42"). One use each.
+    consumed_at = models.DateTimeField(null=True, blank=True)
+    consumed_by = models.CharField(max_length=100, blank=True, default="")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["model", "alias"], condition=models.Q(status="open"),
+                                               name="uniq_open_promotion_per_alias")]
+        indexes = [models.Index(fields=["model", "alias", "status"], name="promotion_alias_status")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.model.name}@{self.alias} -> v{self.version.version}"

@@ -1,9 +1,20 @@
 """Reads that matter: visibility and lookups by name, number and alias."""
 
-from django.db.models import QuerySet
+from collections.abc import Iterable
+
+from django.db.models import Q, QuerySet
 
 from core.errors import NotFound
-from registry.models import AuditEvent, ModelAlias, ModelVersion, RegisteredModel, Team
+from registry.models import (
+    AuditEvent,
+    ModelAlias,
+    ModelVersion,
+    PromotionPurpose,
+    PromotionRequest,
+    PromotionStatus,
+    RegisteredModel,
+    Team,
+)
 from registry.permissions import User, require_role
 
 
@@ -42,3 +53,43 @@ def alias_get(*, model: RegisteredModel, name: str) -> ModelAlias:
 def audit_visible(user: User) -> QuerySet[AuditEvent]:
     events = AuditEvent.objects.select_related("actor", "team")
     return events if user.is_staff else events.filter(team__in=teams_visible(user))
+
+
+def promotions_visible(user: User) -> QuerySet[PromotionRequest]:
+    requests = PromotionRequest.objects.select_related(
+        "model__team", "version", "base_version", "requested_by", "decided_by")
+    return requests if user.is_staff else requests.filter(model__team__in=teams_visible(user))
+
+
+def promotion_get_for_user(*, user: User, pk: int, role: str) -> PromotionRequest:
+    promotion = promotions_visible(user).filter(pk=pk).first() if user.is_authenticated else None
+    if promotion is None:
+        raise NotFound(f"Promotion request {pk} not found")
+    require_role(user, promotion.model.team_id, role, what=f"Promotion request {pk} not found")
+    return promotion
+
+
+def promotion_is_current(promotion: PromotionRequest, alias: ModelAlias | None) -> bool:
+    """True while the alias stands where it stood when the request was made (same version, no move since)."""
+    if alias is None:
+        return promotion.base_version_id is None
+    return (alias.version_id, alias.updated_at) == (promotion.base_version_id, promotion.base_moved_at)
+
+
+def aliases_now(promotions: Iterable[PromotionRequest]) -> dict[tuple[int, str], ModelAlias]:
+    """The aliases the requests are about, as they stand now, in one query: {(model id, name): alias}."""
+    wanted = {(p.model_id, p.alias) for p in promotions}
+    if not wanted:
+        return {}
+    match = Q()
+    for model_id, name in wanted:
+        match |= Q(model_id=model_id, name=name)
+    return {(a.model_id, a.name): a for a in ModelAlias.objects.filter(match).select_related("version")}
+
+
+def promotion_approved_for(*, model: RegisteredModel, alias: str, version: ModelVersion) -> PromotionRequest | None:
+    """For the rollouts app: the approved, unused rollout request for this version on this alias, if any.
+    Taking it is ``services.promotion_consume`` (which checks all of this again under the lock)."""
+    return PromotionRequest.objects.filter(
+        model=model, alias=alias, version=version, purpose=PromotionPurpose.ROLLOUT,
+        status=PromotionStatus.APPROVED, consumed_at__isnull=True).order_by("-decided_at").first()

@@ -9,8 +9,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from config.tests.urlwalk import PUBLIC, all_routes, fill
-from conftest import stored_files
-from registry.models import AuditEvent, Membership, ModelAlias, ModelVersion, RegisteredModel, Team
+from conftest import make_version, stored_files
+from registry import services
+from registry.models import AuditEvent, Membership, ModelAlias, ModelVersion, PromotionRequest, RegisteredModel, Team
 
 VALUES = {"name": "iris", "number": "1", "version": "1", "alias": "production", "slug": "acme",
           "username": "vera-viewer"}
@@ -22,6 +23,9 @@ BODIES: dict[str, Any] = {
     "api/v1/models": {"team": "acme", "name": "stolen"},
     "api/v1/models/<str:name>": {"description": "defaced", "response_cache_seconds": 5},
     "api/v1/models/<str:name>/aliases/<str:alias>": {"version": 1},
+    "api/v1/models/<str:name>/promotions": {"alias": "staging", "version": 1, "reason": "mine"},
+    "api/v1/promotions/<int:pk>/approve": {"reason": "looks fine"},
+    "api/v1/promotions/<int:pk>/reject": {"reason": "no"},
     "api/v1/models/<str:name>/aliases/<str:alias>/predict": {"inputs": ROW},
     "api/v1/models/<str:name>/versions/<int:number>/predict": {"inputs": ROW},
     "api/v1/models/<str:name>/aliases/<str:alias>/invocations": {"instances": ROW},
@@ -29,7 +33,8 @@ BODIES: dict[str, Any] = {
     "v2/models/<str:name>/versions/<str:version>/infer": V2,
 }
 # Lists answer 200 with only what the caller may see; creating your own team is open to anyone.
-OWN_SCOPE = {("get", "api/v1/teams"), ("get", "api/v1/models"), ("get", "api/v1/audit"), ("post", "api/v1/teams")}
+OWN_SCOPE = {("get", "api/v1/teams"), ("get", "api/v1/models"), ("get", "api/v1/audit"), ("get", "api/v1/promotions"),
+             ("get", "api/v1/rollouts"), ("post", "api/v1/teams")}
 PREDICT = {r for r in BODIES if r.endswith(("predict", "invocations", "infer"))}
 WRITES = ["post", "put", "patch", "delete"]
 API = [r for r in all_routes() if r.startswith(("api/v1/", "v2/")) and r not in PUBLIC]
@@ -42,6 +47,7 @@ def state() -> tuple:
         list(RegisteredModel.objects.values_list("name", "description", "response_cache_seconds").order_by("id")),
         list(ModelVersion.objects.values_list("id", "status").order_by("id")),
         list(ModelAlias.objects.values_list("name", "version_id").order_by("id")),
+        list(PromotionRequest.objects.values_list("id", "status").order_by("id")),
         AuditEvent.objects.count(),
     )
 
@@ -54,7 +60,13 @@ def call(client: Any, method: str, route: str) -> Any:
 
 
 @pytest.fixture
-def world(ready_iris, owner, viewer, teammate, outsider, artifact_root):
+def world(ready_iris, owner, viewer, teammate, outsider, artifact_root, iris_onnx, monkeypatch):
+    """Production protected, with an open promotion request to v2 that the promotion routes name."""
+    RegisteredModel.objects.filter(pk=ready_iris.model_id).update(protected_aliases=["production"])
+    second = make_version(ready_iris.model, owner, iris_onnx[0])
+    promotion = services.promotion_request(actor=owner, model=ready_iris.model, alias="production", version=second,
+                                           reason="better")
+    monkeypatch.setitem(VALUES, "pk", str(promotion.pk))
     return {"before": state(), "files": stored_files(artifact_root)}
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from registry.api import views_aliases, views_models, views_teams, views_versions_lifecycle
+from registry.api import views_aliases, views_models, views_promotions, views_teams, views_versions_lifecycle
 
 urlpatterns = [
     path("teams", views_teams.TeamListView.as_view(), name="team-list"),
@@ -19,5 +19,12 @@ urlpatterns = [
          name="version-restore"),
     path("models/<str:name>/aliases", views_aliases.AliasListView.as_view(), name="alias-list"),
     path("models/<str:name>/aliases/<str:alias>", views_aliases.AliasDetailView.as_view(), name="alias-detail"),
+    path("models/<str:name>/promotions", views_promotions.ModelPromotionListView.as_view(),
+         name="model-promotion-list"),
+    path("promotions", views_promotions.PromotionListView.as_view(), name="promotion-list"),
+    path("promotions/<int:pk>", views_promotions.PromotionDetailView.as_view(), name="promotion-detail"),
+    path("promotions/<int:pk>/approve", views_promotions.PromotionApproveView.as_view(), name="promotion-approve"),
+    path("promotions/<int:pk>/reject", views_promotions.PromotionRejectView.as_view(), name="promotion-reject"),
+    path("promotions/<int:pk>/cancel", views_promotions.PromotionCancelView.as_view(), name="promotion-cancel"),
     path("audit", views_aliases.AuditListView.as_view(), name="audit-list"),
 ]

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from core.errors import Conflict, ModelyardError
-from registry.models import NAME_VALIDATOR, RegisteredModel, Team
+from registry.models import NAME_VALIDATOR, RegisteredModel, Team, default_protected_aliases
 from registry.permissions import User
 from registry.services.audit import audit_record
 
@@ -56,16 +56,22 @@ def _recorded(value: Any) -> Any:
 
 def model_create(
     *, actor: User, team: Team, name: str, description: str = "", tags: dict[str, Any] | None = None,
-    ip: str | None = None,
+    protected_aliases: list[str] | None = None, ip: str | None = None,
 ) -> RegisteredModel:
+    """``protected_aliases`` defaults to the model's default (production). The API does not offer it: a
+    maintainer's new model is protected; changing the list later is an owner's audited decision."""
     _check_name(name)
+    protected = default_protected_aliases() if protected_aliases is None else protected_aliases
+    _check_changes({"protected_aliases": protected})
     try:
         with transaction.atomic():
             model = RegisteredModel.objects.create(
-                team=team, name=name, description=description, tags=tags or {}, created_by=actor
+                team=team, name=name, description=description, tags=tags or {}, protected_aliases=protected,
+                created_by=actor,
             )
             audit_record(actor=actor, action="model.create", target=f"model:{name}", team=team,
-                         after={"description": description, "tags": tags or {}}, ip=ip)
+                         after={"description": description, "tags": tags or {}, "protected_aliases": protected},
+                         ip=ip)
     except IntegrityError:
         raise Conflict(f"A model named {name!r} already exists", field="name") from None
     return model

@@ -37,3 +37,6 @@ class RegisteredModelFactory(factory.django.DjangoModelFactory):
 
     team = factory.SubFactory(TeamFactory)
     name = factory.Sequence(lambda n: f"model-{n}")
+    # Factory models protect no alias, so tests can move production directly; tests of the protection
+    # pass protected_aliases=["production"] (model_create gives that default to API and console models).
+    protected_aliases = factory.LazyFunction(list)

@@ -22,7 +22,16 @@ from django.test import Client, RequestFactory
 from conftest import make_version
 from core.errors import Conflict
 from registry import services
-from registry.models import AuditEvent, Membership, ModelAlias, ModelVersion, RegisteredModel, Role, Team
+from registry.models import (
+    AuditEvent,
+    Membership,
+    ModelAlias,
+    ModelVersion,
+    PromotionRequest,
+    RegisteredModel,
+    Role,
+    Team,
+)
 from registry.tests.admin_pages import act, form_data, row, submit, url
 from registry.tests.factories import MembershipFactory, TeamFactory, UserFactory
 
@@ -131,6 +140,19 @@ def alias_delete_selected(client: Client, w: W) -> list[str]:
     return ["alias.delete"]
 
 
+def promotion_approve(client: Client, w: W) -> list[str]:
+    act(client, PromotionRequest, "approve", w.promotion)
+    assert PromotionRequest.objects.get(pk=w.promotion.pk).status == "approved"
+    assert ModelAlias.objects.get(name="canary").version == w.v2
+    return ["promotion.approve", "alias.set"]
+
+
+def promotion_reject(client: Client, w: W) -> list[str]:
+    act(client, PromotionRequest, "reject", w.promotion)
+    assert PromotionRequest.objects.get(pk=w.promotion.pk).status == "rejected"
+    return ["promotion.reject"]
+
+
 RECIPES: dict[tuple[type[Model], str], Callable[[Client, W], list[str]]] = {
     (Team, "add"): team_add, (Team, "change"): team_change, (Team, "delete"): team_delete,
     (Team, "action:delete_selected"): team_delete_selected,
@@ -138,6 +160,7 @@ RECIPES: dict[tuple[type[Model], str], Callable[[Client, W], list[str]]] = {
     (ModelVersion, "action:archive"): version_archive, (ModelVersion, "action:restore"): version_restore,
     (ModelAlias, "add"): alias_add, (ModelAlias, "change"): alias_change, (ModelAlias, "delete"): alias_delete,
     (ModelAlias, "action:delete_selected"): alias_delete_selected,
+    (PromotionRequest, "action:approve"): promotion_approve, (PromotionRequest, "action:reject"): promotion_reject,
 }
 OFFERED = [(model, op) for model in REGISTRY for op in sorted(offered(model))]
 REFUSED = [(model, op) for model in REGISTRY for op in ("add", "change", "delete") if op not in offered(model)]
@@ -153,7 +176,10 @@ def w(client, ready_iris, model, owner, maintainer, teammate, viewer, iris_onnx)
     client.force_login(staff)
     empty = TeamFactory(slug="empty")
     MembershipFactory(team=empty, user=owner, role=Role.OWNER)
-    return W(staff=staff, team=model.team, model=model, v1=ready_iris, v2=make_version(model, owner, iris_onnx[0]),
+    v2 = make_version(model, owner, iris_onnx[0])
+    # On its own alias, so that the recipes moving production leave it open.
+    promotion = services.promotion_request(actor=owner, model=model, alias="canary", version=v2, reason="better")
+    return W(staff=staff, team=model.team, model=model, v1=ready_iris, v2=v2, promotion=promotion,
              alias=ModelAlias.objects.get(name="production"), beta=TeamFactory(slug="beta"), empty=empty)
 
 

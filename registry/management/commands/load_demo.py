@@ -44,7 +44,10 @@ class Command(BaseCommand):
     def _model(self, admin: Any, team: Team, name: str, description: str, filename: str, build: Any) -> None:
         if RegisteredModel.objects.filter(name=name).exists():
             return
-        model = services.model_create(actor=admin, team=team, name=name, description=description)
+        # Created with nothing protected so that the loader can publish v1 to production itself, then
+        # production is protected as on every new model: from here on it moves by approved promotion only.
+        model = services.model_create(actor=admin, team=team, name=name, description=description,
+                                      protected_aliases=[])
         data, example = build()
         # Validated here, so the printed commands work at once.
         try:
@@ -52,7 +55,8 @@ class Command(BaseCommand):
                                                      input_example=example)
         except ModelyardError as exc:
             raise CommandError(f"Demo model failed: {exc.message}") from None
-        self.stdout.write(f"Loaded demo model {name} v{version.version} -> production")
+        services.model_update(actor=admin, model=model, changes={"protected_aliases": ["production"]})
+        self.stdout.write(f"Loaded demo model {name} v{version.version} -> production (protected)")
 
     def _print_help(self, username: str, password: str | None) -> None:
         shown = password or "<the password printed when the demo was first loaded>"
@@ -72,5 +76,8 @@ curl -s -X POST {BASE}/api/v1/models/iris/aliases/production/predict -H "Authori
 
 curl -s -X POST {BASE}/api/v1/models/recommender/aliases/production/predict -H "Authorization: Bearer $TOKEN" \\
   -H 'Content-Type: application/json' -d '{{"inputs": [[0.1, -0.3, 0.5, 1.2, -0.7, 0.0, 0.3, -1.1, 0.8, 0.2, -0.4, 0.6, 1.0, -0.2, 0.1, -0.9]]}}'
+
+# production is protected: it moves when a second maintainer or owner approves a promotion request
+curl -s {BASE}/api/v1/models/iris/promotions -H "Authorization: Bearer $TOKEN"
 =================================================
 """)
