@@ -49,6 +49,8 @@ INSTALLED_APPS = [
     "axes",
     "registry",
     "serving",
+    "batch",
+    "rollouts",
 ]
 
 MIDDLEWARE = [
@@ -165,9 +167,21 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "sweep-versions": {"task": "registry.versions_sweep", "schedule": 60.0},
     "sweep-orphan-artifacts": {"task": "registry.artifacts_sweep_orphans", "schedule": 3600.0},
+    # Batch jobs: chunks a broker lost or a dead worker held are sent again; old jobs' files go (docs/batch.md).
+    "batch-jobs-sweep": {"task": "batch.jobs_sweep", "schedule": 60.0},
+    "batch-jobs-expire": {"task": "batch.jobs_expire", "schedule": 3600.0},
+    # Files of versions deleted longer ago than MODELYARD_DELETED_RETENTION_DAYS are removed.
+    "purge-deleted-versions": {"task": "registry.versions_purge_deleted", "schedule": 3600.0},
     # Expired refresh tokens (and their blacklist rows) are deleted once a day.
     "flush-expired-refresh-tokens": {"task": "auth.tokens_flush_expired", "schedule": 24 * 3600.0},
+    # Rollouts: each running one is judged and moved on this often; metric windows go to PostgreSQL per minute.
+    "rollouts-tick": {"task": "rollouts.tick", "schedule": env_float("MODELYARD_ROLLOUT_TICK_SECONDS", 5.0)},
+    "rollouts-metrics-rollup": {"task": "rollouts.metrics_rollup", "schedule": 60.0},
 }
+# Rollouts (docs/rollouts.md). Web processes report loaded versions and per-version metrics once a second
+# (off in the test process itself, which must not look like a web worker); shadow copies queue per process.
+MODELYARD_SERVING_REPORTS = env_bool("MODELYARD_SERVING_REPORTS", not TESTING)
+MODELYARD_SHADOW_QUEUE = env_int("MODELYARD_SHADOW_QUEUE", 64, minimum=1)
 # Project-level tasks: config is not an installed app, so autodiscovery would not find them.
 CELERY_IMPORTS = ["config.tasks"]
 CELERY_TIMEZONE = "UTC"
@@ -215,6 +229,10 @@ DATA_UPLOAD_MAX_NUMBER_FILES = 1
 
 # --- Modelyard ---------------------------------------------------------------------------------
 MODELYARD_MAX_UPLOAD_BYTES = env_int("MODELYARD_MAX_UPLOAD_BYTES", 512 * 1024 * 1024, minimum=1)
+# Default storage quota of a team (uploaded artifacts); a team's own value, set by staff, wins. 0: none.
+MODELYARD_TEAM_STORAGE_QUOTA_BYTES = env_int("MODELYARD_TEAM_STORAGE_QUOTA_BYTES", 50 * 1024**3, minimum=0)
+# Deleted versions keep their files this long (an operator can still recover them), then beat removes them.
+MODELYARD_DELETED_RETENTION_DAYS = env_int("MODELYARD_DELETED_RETENTION_DAYS", 7, minimum=0)
 MODELYARD_ALLOW_PICKLE = env_bool("MODELYARD_ALLOW_PICKLE", False)
 MODELYARD_PREDICT_MAX_ROWS = env_int("MODELYARD_PREDICT_MAX_ROWS", 10_000, minimum=1)
 # Predict bodies have their own, smaller limit than other JSON routes: a 10,000-row batch of 30 features
@@ -248,6 +266,20 @@ MODELYARD_MODEL_THREADS_PER_SESSION = env_int("MODELYARD_MODEL_THREADS_PER_SESSI
 # Loaded runtimes per process (LRU). MODELYARD_PREDICTOR_CACHE_BYTES is the name before 2026-12, still read.
 MODELYARD_RUNTIME_CACHE_BYTES = env_int(
     "MODELYARD_RUNTIME_CACHE_BYTES", env_int("MODELYARD_PREDICTOR_CACHE_BYTES", 2 * 1024**3, minimum=1), minimum=1)
+
+# --- Batch jobs (batch/, docs/batch.md) -------------------------------------------------------
+# Rows per chunk: one Celery task, one part file and one progress step each (Parquet: whole row groups).
+MODELYARD_BATCH_CHUNK_ROWS = env_int("MODELYARD_BATCH_CHUNK_ROWS", 65_536, minimum=1)
+# A chunk's worker renews its lease every third of this; a lease not renewed for this long is taken over.
+MODELYARD_BATCH_LEASE_SECONDS = env_int("MODELYARD_BATCH_LEASE_SECONDS", 30, minimum=2)
+# A chunk sent this long ago and not claimed (or whose lease ran out) is sent again by the sweep.
+MODELYARD_BATCH_REQUEUE_SECONDS = env_int("MODELYARD_BATCH_REQUEUE_SECONDS", 120, minimum=1)
+# Soft time limit of one chunk (and of assembling the output); the hard limit is a minute later.
+MODELYARD_BATCH_TASK_TIME_LIMIT = env_int("MODELYARD_BATCH_TASK_TIME_LIMIT", 900, minimum=10)
+# A job still queued or running this long after submit is failed by the sweep: never stuck in running.
+MODELYARD_BATCH_MAX_JOB_HOURS = env_int("MODELYARD_BATCH_MAX_JOB_HOURS", 48, minimum=1)
+# Inputs, outputs and errors files of jobs that finished longer ago than this are deleted (audited).
+MODELYARD_BATCH_RETENTION_DAYS = env_int("MODELYARD_BATCH_RETENTION_DAYS", 30, minimum=1)
 
 # --- Auth ------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -343,6 +375,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models have a "status" with its own choices: name the rollout's, so the others keep theirs.
+    "ENUM_NAME_OVERRIDES": {"RolloutStatusEnum": "rollouts.models.Status"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "serving.openapi.add_serving_paths",

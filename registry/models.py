@@ -33,6 +33,8 @@ class Team(models.Model):
     slug = models.SlugField(max_length=50, unique=True)
     name = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Bytes of uploaded artifacts the team may keep; None: MODELYARD_TEAM_STORAGE_QUOTA_BYTES applies.
+    storage_quota_bytes = models.PositiveBigIntegerField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.slug
@@ -92,6 +94,8 @@ class VersionStatus(models.TextChoices):
     READY = "ready"
     FAILED = "failed"
     ARCHIVED = "archived"
+    # A tombstone: the number is never reused and the history stays; the files go after the retention.
+    DELETED = "deleted"
 
 
 class ModelVersion(models.Model):
@@ -128,14 +132,28 @@ class ModelVersion(models.Model):
     serving_storage_key = models.CharField(max_length=300, blank=True, default="")
     serving_sha256 = models.CharField(max_length=64, blank=True, default="")
     serving_note = models.TextField(blank=True, default="")
+    # The client's Idempotency-Key: a retried upload answers with the version the first one made.
+    idempotency_key = models.CharField(max_length=100, null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    # Set once the retention passed and the artifact files were removed from storage.
+    purged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["model", "-version"]
-        constraints = [models.UniqueConstraint(fields=["model", "version"], name="uniq_model_version")]
+        constraints = [
+            models.UniqueConstraint(fields=["model", "version"], name="uniq_model_version"),
+            models.UniqueConstraint(fields=["model", "idempotency_key"], name="uniq_model_idempotency_key",
+                                    condition=models.Q(idempotency_key__isnull=False)),
+        ]
         permissions = [("publish_pickle", "May upload pickle/joblib artifacts (trusted publisher)")]
 
     def __str__(self) -> str:
         return f"{self.model.name} v{self.version}"
+
+
+class TrafficMode(models.TextChoices):
+    SPLIT = "split"  # the candidate answers ``candidate_weight`` percent of callers
+    SHADOW = "shadow"  # the candidate gets a copy of every request and never answers
 
 
 class ModelAlias(models.Model):
@@ -146,6 +164,14 @@ class ModelAlias(models.Model):
     # version becomes unservable (its artifact changed on disk).
     previous_version = models.ForeignKey(ModelVersion, on_delete=models.SET_NULL, null=True, blank=True,
                                          related_name="+")
+    # The traffic split of a rollout (registry/services/traffic.py): a share of callers, or a shadow copy of
+    # every request, goes to the candidate. No candidate: the alias answers from ``version`` alone.
+    # Not editable: only the traffic services change them (never a console form).
+    candidate_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, null=True, blank=True,
+                                          related_name="+", editable=False)
+    candidate_weight = models.PositiveSmallIntegerField(default=0, editable=False)
+    traffic_mode = models.CharField(max_length=10, choices=TrafficMode.choices, default=TrafficMode.SPLIT,
+                                    editable=False)
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -194,6 +220,7 @@ class TokenState(models.Model):
                                 related_name="token_state")
     generation = models.PositiveIntegerField(default=0)
     revoked_at = models.DateTimeField(null=True, blank=True)
+
 
 class PromotionStatus(models.TextChoices):
     OPEN = "open"

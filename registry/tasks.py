@@ -53,3 +53,11 @@ def validate_version(self: Any, version_id: int) -> str:
 @shared_task(name="registry.tasks.sweep_versions")
 def sweep_versions() -> dict[str, int]:
     return versions_sweep.run()
+
+
+@shared_task(name="registry.versions_purge_deleted")
+def versions_purge_deleted() -> dict[str, int]:
+    """Beat, hourly: remove the files of versions deleted longer ago than the retention."""
+    from registry.services.deletion import versions_purge_deleted as purge
+
+    return purge(retention=timedelta(days=settings.MODELYARD_DELETED_RETENTION_DAYS))

@@ -3,7 +3,7 @@ from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooMany
 from django.db.models import Prefetch, QuerySet
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
@@ -24,6 +24,7 @@ from registry.artifacts import artifact_storage, storage_errors
 from registry.models import ModelAlias, ModelVersion, Role
 from registry.permissions import require_role, require_team
 from registry.selectors import model_get_for_user, models_visible, version_get
+from registry.services.deletion import version_delete
 
 _ALIASES = Prefetch("aliases", queryset=ModelAlias.objects.select_related("version"))
 
@@ -70,7 +71,11 @@ class VersionListView(ListView):
         model = model_get_for_user(user=self.request.user, name=self.kwargs["name"], role=Role.VIEWER)
         return ModelVersion.objects.filter(model=model).select_related("model", "created_by")
 
-    @extend_schema(request={"multipart/form-data": VersionUploadSerializer}, responses={201: ModelVersionSerializer})
+    @extend_schema(request={"multipart/form-data": VersionUploadSerializer},
+                   parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
+                                                description="A retry with the same key and file answers 200 with "
+                                                            "the version the first upload made")],
+                   responses={201: ModelVersionSerializer, 200: ModelVersionSerializer})
     def post(self, request: Request, name: str) -> Response:
         """Multipart upload: ``file`` plus optional sha256, signature, input_example, metrics, ..."""
         model = model_get_for_user(user=request.user, name=name, role=Role.MAINTAINER)
@@ -79,9 +84,12 @@ class VersionListView(ListView):
         _refuse_oversized(request)
         data = self.valid_data(VersionUploadSerializer)
         upload = data.pop("file")
-        version = services.version_create(actor=request.user, model=model, upload=upload,
-                                          meta=services.VersionMetadata(**data), ip=client_ip(request))
-        return Response(ModelVersionSerializer(version).data, status=status.HTTP_201_CREATED)
+        meta = services.VersionMetadata(**data, idempotency_key=request.META.get("HTTP_IDEMPOTENCY_KEY"))
+        version = services.version_create(actor=request.user, model=model, upload=upload, meta=meta,
+                                          ip=client_ip(request))
+        replayed = getattr(version, "replayed", False)
+        return Response(ModelVersionSerializer(version).data,
+                        status=status.HTTP_200_OK if replayed else status.HTTP_201_CREATED)
 
 
 def _read_multipart(request: Request) -> None:
@@ -130,6 +138,14 @@ class VersionDetailView(ApiView):
     def get(self, request: Request, name: str, number: int) -> Response:
         model = model_get_for_user(user=request.user, name=name, role=Role.VIEWER)
         return Response(ModelVersionSerializer(version_get(model=model, number=number)).data)
+
+    @extend_schema(responses={200: ModelVersionSerializer})
+    def delete(self, request: Request, name: str, number: int) -> Response:
+        """A tombstone at once (409 while an alias, rollout or job uses it); files after the retention."""
+        model = model_get_for_user(user=request.user, name=name, role=Role.MAINTAINER)
+        version = version_delete(actor=request.user, version=version_get(model=model, number=number),
+                                 ip=client_ip(request))
+        return Response(ModelVersionSerializer(version).data)
 
 
 class ArtifactDownloadView(ApiView):

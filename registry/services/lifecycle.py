@@ -8,9 +8,10 @@ and the audit log never holds a change that changed nothing.
 from django.db import transaction
 
 from core.errors import Conflict
-from registry.models import ModelAlias, ModelVersion, RegisteredModel, VersionStatus
+from registry.models import ModelVersion, RegisteredModel, VersionStatus
 from registry.permissions import User
 from registry.services.audit import audit_record
+from registry.services.usage import version_uses
 
 
 def _locked(version: ModelVersion) -> ModelVersion:
@@ -34,9 +35,9 @@ def version_archive(*, actor: User, version: ModelVersion, ip: str | None = None
     if version.status != VersionStatus.READY:
         raise Conflict(f"Version {version.version} is {version.status}; only ready versions can be archived",
                        field="version", code="version_not_ready")
-    aliases = sorted(ModelAlias.objects.filter(version=version).values_list("name", flat=True))
-    if aliases:
-        raise Conflict(f"Version {version.version} is what {', '.join(aliases)} points to; move the alias first",
+    uses = version_uses(version)  # aliases, a rollout's candidate, and what apps above register
+    if uses:
+        raise Conflict(f"Version {version.version} is in use by {', '.join(uses)}; move or stop that first",
                        field="version", code="version_aliased")
     version.status = VersionStatus.ARCHIVED
     version.save(update_fields=["status"])

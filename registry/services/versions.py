@@ -5,22 +5,31 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max
 
-from core.errors import Forbidden, ModelyardError, Unavailable
-from modelkit import SignatureError
-from modelkit.formats import detect_format
+from core.codecs import dumps
+from core.errors import Conflict, Forbidden, ModelyardError, Unavailable
+from modelkit import KitError, SignatureError
+from modelkit.formats import Format, detect_format
+from modelkit.onnx_check import NotProtobuf, onnx_refuse_external_data
 from modelkit.signatures import signature_normalize
 from registry import tasks
 from registry.artifacts import artifact_discard, artifact_new_key, artifact_save
-from registry.models import UNSAFE_FORMATS, ModelVersion, RegisteredModel, VersionStatus
+from registry.models import UNSAFE_FORMATS, ModelVersion, RegisteredModel, Team, VersionStatus
 from registry.permissions import User
 from registry.services.audit import audit_record
+from registry.services.quota import quota_check
 from registry.uploads import HashedUploadedFile
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 LINEAGE_FIELDS = ("source_run", "git_commit", "dataset_hash", "parent_version")
+# Metadata is stored on the version and sent with it: each field is bounded (serialized JSON bytes,
+# keys) so a version, and a page of them, stays small. See docs/security.md.
+METADATA_MAX_BYTES = {"metrics": 64 * 1024, "params": 64 * 1024, "tags": 64 * 1024, "lineage": 64 * 1024,
+                      "signature": 256 * 1024, "input_example": 1024 * 1024, "description": 64 * 1024}
+METADATA_MAX_KEYS = 1000  # metrics, params, tags
+INPUT_EXAMPLE_MAX_ROWS = 100
 
 
 @dataclass
@@ -33,6 +42,38 @@ class VersionMetadata:
     tags: dict[str, Any] = field(default_factory=dict)
     lineage: dict[str, Any] = field(default_factory=dict)
     description: str = ""
+    # The client's Idempotency-Key header: a retried upload returns the first one's version.
+    idempotency_key: str | None = None
+
+
+def _too_large(name: str, message: str) -> ModelyardError:
+    return ModelyardError(message, field=name, code="metadata_too_large")
+
+
+def _check_sizes(meta: VersionMetadata) -> None:
+    """Counts first (len() costs nothing), then the serialized size of each field."""
+    for name in ("metrics", "params", "tags"):
+        if len(getattr(meta, name)) > METADATA_MAX_KEYS:
+            raise _too_large(name, f"{name} has {len(getattr(meta, name))} keys; the limit is {METADATA_MAX_KEYS}")
+    example = meta.input_example
+    lengths = ([len(example)] if isinstance(example, list) else
+               [len(v) for v in example.values() if isinstance(v, list)] if isinstance(example, dict) else [])
+    if any(n > INPUT_EXAMPLE_MAX_ROWS for n in lengths):
+        raise _too_large("input_example", f"input_example has {max(lengths)} rows; the limit is "
+                                          f"{INPUT_EXAMPLE_MAX_ROWS}")
+    if not isinstance(meta.description, str):
+        raise ModelyardError("description must be text", field="description")
+    for name, limit in METADATA_MAX_BYTES.items():
+        value = getattr(meta, name)
+        if name == "description":
+            size = len(value.encode("utf-8", errors="surrogatepass"))
+        else:
+            try:
+                size = len(dumps(value))
+            except TypeError:  # orjson: a value JSON cannot hold
+                raise ModelyardError(f"{name} must be JSON", field=name) from None
+        if size > limit:
+            raise _too_large(name, f"{name} is {size} bytes; the limit is {limit} bytes")
 
 
 def _check_metadata(meta: VersionMetadata) -> None:
@@ -41,6 +82,7 @@ def _check_metadata(meta: VersionMetadata) -> None:
     for name in ("metrics", "params", "tags", "lineage"):
         if not isinstance(getattr(meta, name), dict):
             raise ModelyardError(f"{name} must be a JSON object", field=name)
+    _check_sizes(meta)
     unknown = set(meta.lineage) - set(LINEAGE_FIELDS)
     if unknown:
         raise ModelyardError(f"Unknown lineage fields {sorted(unknown)}; use {list(LINEAGE_FIELDS)}", field="lineage")
@@ -54,7 +96,14 @@ def _check_metadata(meta: VersionMetadata) -> None:
 
 
 def _check_format(actor: User, upload: HashedUploadedFile) -> str:
-    fmt = detect_format(upload)
+    try:
+        fmt = detect_format(upload)  # a zip is sized up from its own records before its directory is parsed
+        if fmt == Format.ONNX:
+            onnx_refuse_external_data(upload)
+    except NotProtobuf:
+        pass  # not well-formed: validation fails the version with onnxruntime's reason
+    except KitError as exc:  # an archive over the caps, ONNX external data
+        raise ModelyardError(exc.message, field=exc.field or "file", code=exc.code) from None
     if fmt is None:
         raise ModelyardError("The file is not ONNX, skops, joblib or pickle (detected from its bytes)",
                              field="file", code="unsupported_format")
@@ -68,6 +117,22 @@ def _check_format(actor: User, upload: HashedUploadedFile) -> str:
     return fmt
 
 
+def _idempotent_replay(model: RegisteredModel, key: str | None, sha256: str) -> ModelVersion | None:
+    """The version an earlier upload with this Idempotency-Key made, if the file is the same one."""
+    if key is None:
+        return None
+    if not (0 < len(key) <= 100 and key.isascii() and key.isprintable()):
+        raise ModelyardError("Idempotency-Key must be 1-100 printable ASCII characters", field="idempotency_key")
+    earlier = ModelVersion.objects.filter(model=model, idempotency_key=key).first()
+    if earlier is None:
+        return None
+    if earlier.sha256 != sha256:
+        raise Conflict(f"Idempotency-Key {key!r} was used for another file (version {earlier.version})",
+                       field="idempotency_key", code="idempotency_key_reused")
+    earlier.replayed = True  # type: ignore[attr-defined]  (the view answers 200, not 201)
+    return earlier
+
+
 def version_create(
     *, actor: User, model: RegisteredModel, upload: HashedUploadedFile, meta: VersionMetadata, ip: str | None = None,
 ) -> ModelVersion:
@@ -77,6 +142,10 @@ def version_create(
     if meta.sha256 and meta.sha256.lower() != upload.sha256:
         raise ModelyardError(f"Declared sha256 does not match the upload (got {upload.sha256})",
                              field="sha256", code="checksum_mismatch")
+    replay = _idempotent_replay(model, meta.idempotency_key, upload.sha256)
+    if replay is not None:
+        return replay
+    quota_check(team=model.team, incoming=upload.size)  # before the copy; again under the lock below
     fmt = _check_format(actor, upload)
     key = artifact_new_key(model.id)
     # Copy the bytes before taking the model lock: a 500 MB copy must not block other uploads.
@@ -87,6 +156,12 @@ def version_create(
         raise Unavailable(f"{exc.message}; nothing was saved", field="file", code="storage_unavailable") from None
     try:
         return _version_insert(actor=actor, model=model, fmt=fmt, key=key, upload=upload, meta=meta, ip=ip)
+    except IntegrityError:  # a concurrent retry with the same Idempotency-Key committed first
+        artifact_discard(key)
+        replay = _idempotent_replay(model, meta.idempotency_key, upload.sha256)
+        if replay is None:
+            raise
+        return replay
     except BaseException:
         artifact_discard(key)  # never raises: the insert's own error is the one to report
         raise
@@ -99,12 +174,14 @@ def _version_insert(
 ) -> ModelVersion:
     # Row lock on the model serialises numbering: concurrent uploads get n and n+1, never a clash.
     locked = RegisteredModel.objects.select_for_update().get(pk=model.pk)
+    # The team row too: concurrent uploads of a team's models count against its quota one at a time.
+    quota_check(team=Team.objects.select_for_update().get(pk=locked.team_id), incoming=upload.size)
     number = (ModelVersion.objects.filter(model=locked).aggregate(n=Max("version"))["n"] or 0) + 1
     version = ModelVersion.objects.create(
         model=locked, version=number, format=fmt, storage_key=key, original_filename=(upload.name or "")[:255],
         sha256=upload.sha256, size_bytes=upload.size, signature=meta.signature, input_example=meta.input_example,
         metrics=meta.metrics, params=meta.params, tags=meta.tags, lineage=meta.lineage,
-        description=meta.description, created_by=actor,
+        description=meta.description, created_by=actor, idempotency_key=meta.idempotency_key,
     )
     audit_record(actor=actor, action="version.create", target=f"model:{model.name}/v{number}", team=model.team,
                  after={"format": fmt, "sha256": upload.sha256, "size_bytes": upload.size}, ip=ip)
