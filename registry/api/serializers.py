@@ -56,7 +56,13 @@ class ModelUpdateSerializer(serializers.Serializer):
     response_cache_seconds = serializers.IntegerField(min_value=0, max_value=86_400, required=False)
 
 
-class ModelVersionSerializer(serializers.ModelSerializer):
+# Left out of list pages: the heaviest metadata (up to 1 MiB and 64 KiB a version); the detail has them.
+VERSION_DETAIL_ONLY = ("input_example", "params")
+
+
+class ModelVersionListItemSerializer(serializers.ModelSerializer):
+    """One version in a list page: everything but ``VERSION_DETAIL_ONLY``."""
+
     model = serializers.CharField(source="model.name")
     created_by = serializers.CharField(source="created_by.username", default=None, allow_null=True)
 
@@ -64,9 +70,24 @@ class ModelVersionSerializer(serializers.ModelSerializer):
         model = ModelVersion
         fields = [
             "model", "version", "format", "status", "status_message", "sha256", "size_bytes", "original_filename",
+            "signature", "metrics", "tags", "lineage", "description", "created_by",
+            "created_at", "validated_at", "serving_format", "serving_note",
+        ]
+
+
+class ModelVersionSerializer(ModelVersionListItemSerializer):
+    """One version in full. Serializing many at once (a list page) gives list items instead."""
+
+    class Meta(ModelVersionListItemSerializer.Meta):
+        fields = [
+            "model", "version", "format", "status", "status_message", "sha256", "size_bytes", "original_filename",
             "signature", "input_example", "metrics", "params", "tags", "lineage", "description", "created_by",
             "created_at", "validated_at", "serving_format", "serving_note",
         ]
+
+    @classmethod
+    def many_init(cls, *args: Any, **kwargs: Any) -> serializers.ListSerializer:
+        return ModelVersionListItemSerializer.many_init(*args, **kwargs)
 
 
 def _has_nul(value: Any) -> bool:

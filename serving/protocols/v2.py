@@ -9,14 +9,17 @@ from django.conf import settings
 
 from core.codecs import dumps
 from core.errors import ModelyardError
-from modelkit.inputs import parse_inputs
+from modelkit.inputs import column_limit, parse_inputs
 
+# numpy arrays have at most 64 dimensions, each below 2**63; a shape past either is the caller's error.
+MAX_RANK = 64
+MAX_DIMENSION = 2**63
 DATATYPES = {"FP32": np.float32, "FP64": np.float64, "INT32": np.int32, "INT64": np.int64}
 _BY_KIND = {"f4": "FP32", "f8": "FP64", "i4": "INT32", "i8": "INT64", "b1": "BOOL"}
 
 
-def _bad(message: str) -> ModelyardError:
-    return ModelyardError(message, field="inputs", code="invalid_input")
+def _bad(message: str, code: str = "invalid_input") -> ModelyardError:
+    return ModelyardError(message, field="inputs", code=code)
 
 
 def split_binary(raw: bytes, header_length: str | None) -> tuple[bytes, bytes]:
@@ -64,21 +67,35 @@ def _tensor(spec: Any, blob: memoryview, offset: int) -> tuple[str, np.ndarray, 
     if dtype is None:
         raise _bad(f"Datatype {spec['datatype']!r} is not served; use one of {', '.join(DATATYPES)}")
     shape = spec["shape"]
-    if not isinstance(shape, list) or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0
-                                              for d in shape):
+    if not isinstance(shape, list):
         raise _bad("shape must be a list of non-negative integers")
+    if len(shape) > MAX_RANK:  # numpy's own limit: past it, reshape raises
+        raise _bad(f"Tensor {spec['name']!r} has {len(shape)} dimensions; at most {MAX_RANK} are supported")
+    if not all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d < MAX_DIMENSION for d in shape):
+        raise _bad(f"shape must be a list of non-negative integers below 2**63; got {_short(shape)}")
     if "data" in spec:
         array = _json_data(spec, dtype)
     else:
         array, offset = _binary_data(spec, dtype, blob, offset)
     if array.size != math.prod(shape):  # math.prod: numpy's product would wrap around for huge shapes
-        raise _bad(f"Tensor {spec['name']!r} has {array.size} values for shape {shape}")
+        raise _bad(f"Tensor {spec['name']!r} has {array.size} values for shape {_short(shape)}")
+    if array.size == 0:  # an empty batch, refused by decode; numpy refuses shapes such as [0, 2**62, 4]
+        return str(spec["name"]), array.reshape(-1), offset
     return str(spec["name"]), array.reshape(shape), offset
+
+
+def _short(shape: list[Any]) -> str:
+    text = str(shape)
+    return text if len(text) <= 200 else text[:200] + "...]"
 
 
 def decode(body: Any, signature: dict[str, Any], binary: bytes = b"") -> np.ndarray:
     if not isinstance(body, dict) or not isinstance(body.get("inputs"), list) or not body["inputs"]:
         raise _bad("The body must be an object with a non-empty 'inputs' list of tensors")
+    max_rows, max_columns = settings.MODELYARD_PREDICT_MAX_ROWS, column_limit(signature)
+    if len(body["inputs"]) > max_columns:  # several tensors are one column each
+        raise _bad(f"The request has {len(body['inputs'])} input tensors; this model takes at most {max_columns}",
+                   "too_many_columns")
     blob, offset, tensors = memoryview(binary), 0, []
     for spec in body["inputs"]:
         name, array, offset = _tensor(spec, blob, offset)
@@ -87,11 +104,13 @@ def decode(body: Any, signature: dict[str, Any], binary: bytes = b"") -> np.ndar
         raise ModelyardError("The batch is empty: send at least one row", field="inputs", code="empty_batch")
     if len(tensors) == 1:
         batch = tensors[0][1]
-        return parse_inputs(batch.reshape(len(batch), -1) if batch.ndim == 1 else batch, signature,
-                            settings.MODELYARD_PREDICT_MAX_ROWS)
+        return parse_inputs(batch.reshape(len(batch), -1) if batch.ndim == 1 else batch, signature, max_rows)
     # Several 1-column tensors: one per named feature column.
+    longest = max(array.size for _, array in tensors)
+    if longest > max_rows:
+        raise _bad(f"The batch has {longest} rows; the limit is {max_rows}", "too_many_rows")
     columns = {name: array.reshape(-1).tolist() for name, array in tensors}
-    return parse_inputs(columns, signature, settings.MODELYARD_PREDICT_MAX_ROWS)
+    return parse_inputs(columns, signature, max_rows)
 
 
 def datatype(array: np.ndarray) -> str:
