@@ -10,37 +10,46 @@ from typing import Any
 from unittest import mock
 
 from bench.artifacts import Artifacts
+from bench.errors import BenchError
 from bench.options import REPO, Options
 
 VENV_BIN = REPO / ".venv" / "bin"
 GUNICORN_CONF = REPO / "platform" / "gunicorn.conf.py"
 
 
-def gunicorn_overrides(options: Options) -> dict[str, str]:
-    values = {"GUNICORN_WORKERS": options.workers, "GUNICORN_THREADS": options.threads,
-              "GUNICORN_WORKER_CLASS": options.worker_class}
+def gunicorn_overrides(options: Options, worker_class: str) -> dict[str, str]:
+    values = {"GUNICORN_WORKERS": options.workers, "GUNICORN_WORKER_CLASS": worker_class,
+              "GUNICORN_REUSE_PORT": options.reuse_port,
+              # Sync workers serve one request at a time: the config refuses threads for them.
+              "GUNICORN_THREADS": options.threads if worker_class == "gthread" else None}
     return {name: value for name, value in values.items() if value is not None}
 
 
-def gunicorn_settings(options: Options) -> dict[str, Any]:
-    """What platform/gunicorn.conf.py resolves to with these overrides, read from the file itself."""
-    with mock.patch.dict(os.environ, gunicorn_overrides(options)):
-        conf = runpy.run_path(str(GUNICORN_CONF))
-    return {name: conf.get(name) for name in ("workers", "threads", "worker_class", "keepalive", "accesslog")}
+def gunicorn_settings(options: Options, worker_class: str) -> dict[str, Any]:
+    """What platform/gunicorn.conf.py resolves to in the servers' environment, read from the file itself."""
+    with mock.patch.dict(os.environ, _base(options, worker_class), clear=True):
+        try:
+            conf = runpy.run_path(str(GUNICORN_CONF))
+        except RuntimeError as exc:  # the config's own refusal of a setting: gunicorn would not start either
+            raise BenchError(f"{GUNICORN_CONF.relative_to(REPO)} refuses these settings: {exc}") from None
+    names = ("workers", "threads", "worker_class", "reuse_port", "keepalive", "accesslog")
+    return {name: conf.get(name) for name in names}
 
 
-def _base(options: Options) -> dict[str, str]:
+def _base(options: Options, worker_class: str) -> dict[str, str]:
     env = dict(os.environ)
     # A stray DJANGO_SETTINGS_MODULE or GUNICORN_CMD_ARGS from the shell must not change what is measured.
     for name in ("DJANGO_SETTINGS_MODULE", "GUNICORN_CMD_ARGS", "GUNICORN_BIND"):
         env.pop(name, None)
+    if worker_class == "sync":
+        env.pop("GUNICORN_THREADS", None)  # GUNICORN_THREADS from the shell is for the gthread runs
     env["PYTHONUNBUFFERED"] = "1"
-    env.update(gunicorn_overrides(options))
+    env.update(gunicorn_overrides(options, worker_class))
     return env
 
 
-def modelyard(options: Options, workdir: Path) -> dict[str, str]:
-    env = _base(options)
+def modelyard(options: Options, workdir: Path, worker_class: str) -> dict[str, str]:
+    env = _base(options, worker_class)
     env.update({
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "MODELYARD_ENV": "development",
@@ -58,8 +67,8 @@ def modelyard(options: Options, workdir: Path) -> dict[str, str]:
     return env
 
 
-def floor(options: Options, artifacts: Artifacts) -> dict[str, str]:
-    env = _base(options)
+def floor(options: Options, artifacts: Artifacts, worker_class: str) -> dict[str, str]:
+    env = _base(options, worker_class)
     env.update({
         "DJANGO_SETTINGS_MODULE": "bench.floor.settings",
         "BENCH_FLOOR_ONNX": str(artifacts.onnx),

@@ -30,16 +30,23 @@ class LoadResult:
     # Filled in by measure.py: CPU other work took meanwhile (see noise.py), and how many runs it took.
     foreign_cores: float = 0.0
     attempts: int = 1
-    # Connections each gunicorn worker held (most first), and how many starts of wrk it took to spread them.
+    # Connections each gunicorn worker held a second into the run, and requests each worker logged in
+    # its access log during the run (most first, idle workers as 0).
     per_worker: tuple[int, ...] = ()
-    connect_tries: int = 1
+    worker_requests: tuple[int, ...] = ()
 
     @property
     def errors(self) -> int:
         return self.non_2xx + self.socket_errors
 
+    @property
+    def worker_shares(self) -> tuple[float, ...]:
+        """Each worker's fraction of the requests, most first."""
+        total = sum(self.worker_requests)
+        return tuple(n / total for n in self.worker_requests) if total else ()
+
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "worker_shares": [round(share, 4) for share in self.worker_shares]}
 
 
 def require_wrk() -> str:

@@ -15,7 +15,7 @@ from typing import Any
 from bench import artifacts, environment, inprocess, noise, prepare, report
 from bench.errors import BenchError
 from bench.load import require_wrk
-from bench.measure import ServerRun, measure
+from bench.measure import ClassRun, ServerRun, measure
 from bench.options import REPO, Options, parse
 
 
@@ -36,13 +36,13 @@ def _cpus() -> int:
     return len(os.sched_getaffinity(0))
 
 
-def _header(options: Options, gunicorn: dict[str, Any], git: dict[str, Any], models: dict[str, Any]) -> str:
+def _header(options: Options, git: dict[str, Any], models: dict[str, Any]) -> str:
     dirty = " + uncommitted changes" if git["uncommitted_changes"] else ""
     lines = [
         f"Modelyard bench: {_cpus()} CPUs, commit {git['commit']}{dirty}",
-        f"gunicorn (both servers): {gunicorn['worker_class']}, {gunicorn['workers']} workers x {gunicorn['threads']} "
-        f"threads; wrk {options.wrk_threads} thread(s) on the same cores; {options.duration} s per scenario "
-        f"after {options.warmup} s warm-up per model",
+        f"wrk {options.wrk_threads} thread(s) on the same cores; {options.duration} s per scenario after "
+        f"{options.warmup} s warm-up per model; worker classes, each for both servers: "
+        f"{', '.join(options.worker_classes)}",
     ]
     for name, facts in models.items():
         note = f" ({facts['serving_note']})" if facts.get("serving_note") else ""
@@ -51,8 +51,34 @@ def _header(options: Options, gunicorn: dict[str, Any], git: dict[str, Any], mod
     return "\n".join(lines)
 
 
+def _describe(gunicorn: dict[str, Any]) -> str:
+    threads = "1 request at a time" if gunicorn["worker_class"] == "sync" else f"{gunicorn['threads']} threads"
+    listening = "reuse_port (a listening socket per worker)" if gunicorn["reuse_port"] else "one shared socket"
+    return f"{gunicorn['worker_class']}: {gunicorn['workers']} workers x {threads}, {listening}"
+
+
+def _measure_class(options: Options, worker_class: str, workdir: Path, built: artifacts.Artifacts, token: str,
+                   quiet: noise.Quiet) -> ClassRun:
+    gunicorn = environment.gunicorn_settings(options, worker_class)
+    print(f"Worker class {_describe(gunicorn)}", flush=True)
+    print("Measuring Modelyard ...", flush=True)
+    modelyard = measure("modelyard", "config.wsgi:application", options.port,
+                        environment.modelyard(options, workdir, worker_class), token, built, options, quiet,
+                        workdir / f"modelyard-{worker_class}.log")
+    floor: ServerRun | None = None
+    if not options.skip_floor:
+        print("Measuring the floor (bare Django view) ...", flush=True)
+        floor = measure("floor", "bench.floor.wsgi:application", options.floor_port,
+                        environment.floor(options, built, worker_class), token, built, options, quiet,
+                        workdir / f"floor-{worker_class}.log")
+    return ClassRun(worker_class, gunicorn, modelyard, floor)
+
+
 def _bench(options: Options, workdir: Path) -> int:
-    gunicorn = environment.gunicorn_settings(options)
+    # Every class's settings are checked before anything is measured: a refused one fails in seconds.
+    for worker_class in options.worker_classes:
+        environment.gunicorn_settings(options, worker_class)
+    started = time.monotonic()
     print(f"Building the model (logistic regression, {artifacts.FEATURES} features) ...", flush=True)
     built = artifacts.build(workdir)
     print("Timing predict in process ...", flush=True)
@@ -61,56 +87,55 @@ def _bench(options: Options, workdir: Path) -> int:
     timings = inprocess.measure(built, options.models)
 
     print(f"Preparing PostgreSQL ({options.database_url}) and Redis ({options.redis_url}) ...", flush=True)
-    modelyard_env = environment.modelyard(options, workdir)
+    setup_env = environment.modelyard(options, workdir, options.worker_classes[0])
     for folder in ("data", "prometheus"):
         (workdir / folder).mkdir()
     prepare.reset_database(options.database_url)
     prepare.flush_redis(options.redis_url)
-    prepare.migrate(modelyard_env)
-    setup = prepare.setup_models(modelyard_env, built)
+    prepare.migrate(setup_env)
+    setup = prepare.setup_models(setup_env, built)
     token = setup["token"]
 
-    print("Measuring Modelyard ...", flush=True)
-    modelyard = measure("modelyard", "config.wsgi:application", options.port, modelyard_env, token, built, options,
-                        quiet, workdir / "modelyard.log")
-    floor: ServerRun | None = None
-    if not options.skip_floor:
-        print("Measuring the floor (bare Django view) ...", flush=True)
-        floor = measure("floor", "bench.floor.wsgi:application", options.floor_port,
-                        environment.floor(options, built), token, built, options, quiet, workdir / "floor.log")
+    runs = [_measure_class(options, worker_class, workdir, built, token, quiet)
+            for worker_class in options.worker_classes]
 
     git = _git()
-    found = report.targets(options, modelyard, floor)
+    found = [target for run in runs for target in report.targets(options, run)]
     print()
-    print(_header(options, gunicorn, git, setup["models"]))
-    print()
-    print(report.results_table(options, modelyard, floor))
+    print(_header(options, git, setup["models"]))
+    for run in runs:
+        print()
+        print(f"gunicorn {_describe(run.gunicorn)} (both servers)")
+        print(report.results_table(options, run))
+        ready = f"Web worker ready (spawn to /readyz 200): Modelyard {run.modelyard.ready_s:.2f} s"
+        if run.floor:
+            ready += f", floor {run.floor.ready_s:.2f} s"
+        print(f"{ready}; Modelyard's first predict after ready: {report.first_predicts(run.modelyard)}")
     print()
     print(report.inprocess_table(timings))
     print()
-    ready = f"Web worker ready (spawn to /readyz 200): Modelyard {modelyard.ready_s:.2f} s"
-    if floor:
-        ready += f", floor {floor.ready_s:.2f} s"
-    firsts = ", ".join(f"{model} {ms:.1f} ms" for model, ms in modelyard.first_predict_ms.items())
-    print(f"{ready}; Modelyard's first predict after ready: {firsts}")
-    print()
-    print("Targets (Modelyard):")
+    print("Targets (Modelyard; M = Modelyard, F = floor):")
     print(report.targets_table(found))
     if _cpus() != 2:
         print(f"Note: this machine has {_cpus()} CPUs; the req/s target is stated for two cores.")
-    for warning in report.warnings(options, modelyard, floor):
+    for warning in report.warnings(options, runs):
         print(warning)
+    print()
+    print("Summary, 1-row JWT alias predict, Modelyard against the floor in the same run:")
+    print(report.summary_table(options, runs, found))
 
     report.write_json(options.output, {
         "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "machine": {"cpus": _cpus(), "platform": platform.platform(), "python": platform.python_version()},
-        "git": git, "gunicorn": gunicorn,
+        "git": git,
         "options": {"duration_s": options.duration, "warmup_s": options.warmup, "wrk_threads": options.wrk_threads,
-                    "batch_connections": options.batch_connections, "retries": options.retries},
+                    "batch_connections": options.batch_connections, "retries": options.retries,
+                    "worker_classes": list(options.worker_classes)},
         "models": setup["models"], "in_process_us": timings,
-        "modelyard": modelyard.as_dict(), "floor": floor.as_dict() if floor else None,
+        "runs": [run.as_dict() for run in runs],
+        "elapsed_s": round(time.monotonic() - started, 1),
     }, found)
-    print(f"\nResults written to {options.output}")
+    print(f"\nResults written to {options.output} ({time.monotonic() - started:.0f} s)")
     return 1 if options.strict and any(t.passed is False for t in found) else 0
 
 

@@ -1,7 +1,6 @@
 """One server's run: start, time readiness, check real answers, warm up, then every scenario with wrk."""
 
 import json
-import subprocess
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -12,9 +11,13 @@ from bench.artifacts import BATCH_ROWS, Artifacts
 from bench.errors import BenchError
 from bench.options import Options
 
-# wrk is restarted at most this often to spread its connections; each try costs CONNECT_SETTLE_S.
-CONNECT_TRIES = 20
-CONNECT_SETTLE_S = 0.3
+# When, into a run, the connections each worker holds are read (wrk opens them all at its start).
+SPREAD_LOOK_S = 1.0
+LOG_SETTLE_S = 0.1
+# A worker that serves less than half of its fair share of the requests (1/workers) marks an imbalance:
+# with 2 workers, under 25 %. Measured: when all 32 keep-alive connections sit on one gthread worker, the
+# other serves 0 % and req/s drops by half.
+MIN_FAIR_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,20 @@ class ServerRun:
                               for model, by_key in self.results.items()}}
 
 
+@dataclass
+class ClassRun:
+    """Both servers measured under one gunicorn worker class."""
+
+    worker_class: str
+    gunicorn: dict[str, Any]
+    modelyard: ServerRun
+    floor: ServerRun | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"worker_class": self.worker_class, "gunicorn": self.gunicorn, "modelyard": self.modelyard.as_dict(),
+                "floor": self.floor.as_dict() if self.floor else None}
+
+
 def predict_path(model: str) -> str:
     return f"/api/v1/models/bench-{model}/aliases/production/predict"
 
@@ -61,7 +78,7 @@ def _first_body(path: Path) -> bytes:
         return bodies.readline().strip()
 
 
-def _check(label: str, port: int, model: str, body: bytes, rows: int, token: str) -> list[float]:
+def check_answer(label: str, port: int, model: str, body: bytes, rows: int, token: str) -> list[float]:
     """One real request; anything but a 200 with one answer per row stops the bench with the server's words."""
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
     try:
@@ -80,58 +97,43 @@ def _check(label: str, port: int, model: str, body: bytes, rows: int, token: str
     return probabilities[0]
 
 
-def balanced(per_worker: tuple[int, ...], connections: int) -> bool:
-    """Every worker holds at least one connection, and a quarter of its fair share.
+def spread_ok(result: load.LoadResult) -> bool | None:
+    """Every worker served at least MIN_FAIR_SHARE of its fair share of the requests.
 
-    One connection is enough to keep a worker's core busy (measured: 31+1 serves as many req/s as 16+16,
-    32+0 half as many); the quarter keeps latencies from coming mostly from one queue. Judged only when
-    there are connections for every worker and the workers hold (nearly) all of them: sync workers take
-    one at a time and leave the rest in the listen queue.
+    None when it cannot be judged: fewer connections than workers (one keep-alive connection is served
+    by one worker), or no requests counted.
     """
-    if len(per_worker) < 2 or connections < len(per_worker) or sum(per_worker) < 0.9 * connections:
-        return True
-    return min(per_worker) >= max(1, connections // len(per_worker) // 4)
-
-
-def _start_spread(server: servers.Server, url: str, bodies: Path, token: str, connections: int, timeout_s: int,
-                  options: Options) -> tuple[subprocess.Popen[str], tuple[int, ...], int]:
-    """Start wrk, and start it again while its connections sit unevenly on the workers.
-
-    wrk opens all its connections at once and keeps them; with the client on the same two cores, the
-    worker that happens to be scheduled often accepts all of them, and one process (one GIL) then serves
-    the whole load: req/s halves at random. Remote clients arriving over time spread out; so must wrk's.
-    """
-    for tries in range(1, CONNECT_TRIES + 1):
-        process = load.start(url, bodies, token, connections=connections, seconds=options.duration,
-                             threads=options.wrk_threads, timeout_s=timeout_s)
-        try:
-            time.sleep(CONNECT_SETTLE_S)
-            per_worker = servers.connections_per_worker(server)
-        except BaseException:  # Ctrl-C: wrk must not outlive the bench
-            load.stop(process)
-            raise
-        if balanced(per_worker, connections) or tries == CONNECT_TRIES:
-            return process, per_worker, tries
-        load.stop(process)
-    raise AssertionError("unreachable")
+    workers = len(result.worker_requests)
+    if workers < 2 or result.connections < workers or not sum(result.worker_requests):
+        return None
+    return min(result.worker_shares) >= MIN_FAIR_SHARE / workers
 
 
 def _metered(server: servers.Server, url: str, bodies: Path, token: str, connections: int, timeout_s: int,
              options: Options, quiet: noise.Quiet) -> load.LoadResult:
-    """One scenario, measured again (up to --retries) while other processes took the CPU."""
+    """One scenario, measured again (up to --retries, within the quiet budget) while other processes took the
+    CPU. wrk starts once per measurement: where its connections land is part of what is measured."""
     meter = noise.Meter(options.database_name)
     attempt = 1
     while True:
+        pids = servers.workers(server)
+        since = servers.log_size(server)
+        started = time.monotonic()
         meter.start()
-        process, per_worker, tries = _start_spread(server, url, bodies, token, connections, timeout_s, options)
+        process = load.start(url, bodies, token, connections=connections, seconds=options.duration,
+                             threads=options.wrk_threads, timeout_s=timeout_s)
         try:
+            time.sleep(min(SPREAD_LOOK_S, options.duration / 2))
+            per_worker = servers.connections_per_worker(server)
             result = load.collect(process, url, connections, options.duration)
         finally:
             load.stop(process)
+        time.sleep(LOG_SETTLE_S)  # the last answers' access-log lines are written just after they are sent
         foreign = meter.foreign_cores()
-        if foreign < noise.NOISY_CORES or attempt > options.retries:
+        worker_requests = servers.requests_per_worker(server, since, pids)
+        if foreign < noise.NOISY_CORES or attempt > options.retries or not quiet.spend(time.monotonic() - started):
             return replace(result, foreign_cores=round(foreign, 2), attempts=attempt, per_worker=per_worker,
-                           connect_tries=tries)
+                           worker_requests=worker_requests)
         print(f"    other processes used {foreign:.2f} cores meanwhile: waiting for quiet, then again", flush=True)
         quiet.wait()
         attempt += 1
@@ -154,6 +156,7 @@ def _measure_model(run: ServerRun, server: servers.Server, model: str, artifacts
 
 def measure(label: str, app: str, port: int, env: dict[str, str], token: str, artifacts: Artifacts,
             options: Options, quiet: noise.Quiet, log: Path) -> ServerRun:
+    """Start the server, check it, measure every scenario of every model, stop it."""
     busy = quiet.wait()
     if busy >= noise.NOISY_CORES:
         print(f"  other processes use {busy:.2f} cores; starting {label} anyway", flush=True)
@@ -161,12 +164,14 @@ def measure(label: str, app: str, port: int, env: dict[str, str], token: str, ar
     try:
         run = ServerRun(label, servers.wait_ready(server))
         print(f"  {label}: ready in {run.ready_s:.2f} s", flush=True)
+        if not servers.wait_all_ready(server):
+            print(f"  {label}: not every worker answered /readyz within 30 s; measuring anyway", flush=True)
         one_row, batch = _first_body(artifacts.one_row_bodies), _first_body(artifacts.batch_bodies)
         for model in options.models:
             started = time.perf_counter()
-            run.answers[model] = _check(label, port, model, one_row, 1, token)
+            run.answers[model] = check_answer(label, port, model, one_row, 1, token)
             run.first_predict_ms[model] = round((time.perf_counter() - started) * 1000, 2)
-            _check(label, port, model, batch, BATCH_ROWS, token)
+            check_answer(label, port, model, batch, BATCH_ROWS, token)
         for model in options.models:
             _measure_model(run, server, model, artifacts, token, options, quiet)
         return run

@@ -96,12 +96,20 @@ class Meter:
 
 
 class Quiet:
-    """Waits for other work to stop, within one time budget for the whole run, so a machine that never
-    goes quiet slows the bench by at most that much (its rows are then flagged instead)."""
+    """Waits for other work to stop, within one time budget for the whole run that also pays for measuring
+    busy scenarios again, so a machine that never goes quiet slows the bench by at most that much (its rows
+    are then flagged instead)."""
 
     def __init__(self, database: str, budget_s: float) -> None:
         self.database = database
         self.remaining_s = budget_s
+
+    def spend(self, seconds: float) -> bool:
+        """Pays for a measurement to be repeated; False (and nothing paid) once the budget is spent."""
+        if self.remaining_s <= 0:
+            return False
+        self.remaining_s -= seconds
+        return True
 
     def wait(self) -> float:
         """Sample one-second windows until other work uses under NOISY_CORES or the budget is spent;

@@ -8,6 +8,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 REPO = Path(__file__).resolve().parent.parent
+# The worker classes platform/gunicorn.conf.py accepts; one `make bench` measures both, one after the other.
+WORKER_CLASSES = ("gthread", "sync")
 
 
 @dataclass(frozen=True)
@@ -18,7 +20,8 @@ class Options:
     wrk_threads: int
     workers: str | None
     threads: str | None
-    worker_class: str | None
+    worker_classes: tuple[str, ...]
+    reuse_port: str | None
     port: int
     floor_port: int
     database_url: str
@@ -45,13 +48,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--warmup", type=int, default=2, help="seconds of load before measuring each model (default 2)")
     parser.add_argument("--batch-connections", type=int, default=8,
                         help="connections for the 1,000-row scenario (default 8: 2 workers x 4 threads)")
-    parser.add_argument("--wrk-threads", type=int, default=2,
-                        help="wrk threads (default 2, one per core; connections opened by two threads spread over "
-                             "gunicorn's workers far more often than from one)")
+    parser.add_argument("--wrk-threads", type=int, default=2, help="wrk threads (default 2, one per core)")
     # None means: leave GUNICORN_* from the environment, or platform/gunicorn.conf.py's defaults, alone.
     parser.add_argument("--workers", help="GUNICORN_WORKERS for both servers")
-    parser.add_argument("--threads", help="GUNICORN_THREADS for both servers")
-    parser.add_argument("--worker-class", help="GUNICORN_WORKER_CLASS for both servers (gthread, sync, ...)")
+    parser.add_argument("--threads", help="GUNICORN_THREADS for both servers' gthread runs (sync runs have 1)")
+    parser.add_argument("--worker-class", default=os.environ.get("GUNICORN_WORKER_CLASS") or ",".join(WORKER_CLASSES),
+                        help="comma-separated worker classes to measure, each for both servers, one after the "
+                             "other (default: GUNICORN_WORKER_CLASS if set, else gthread,sync)")
+    parser.add_argument("--reuse-port", choices=("true", "false"),
+                        help="GUNICORN_REUSE_PORT for both servers (default: platform/gunicorn.conf.py's)")
     parser.add_argument("--port", type=int, default=18431, help="Modelyard's port (default 18431)")
     parser.add_argument("--floor-port", type=int, default=18432, help="the floor's port (default 18432)")
     parser.add_argument("--database-url", default=os.environ.get(
@@ -61,10 +66,10 @@ def _parser() -> argparse.ArgumentParser:
                         help="Redis database, flushed each run (env BENCH_REDIS_URL; default db 5)")
     parser.add_argument("--models", default="onnx,sklearn", help="comma-separated subset of onnx,sklearn")
     parser.add_argument("--retries", type=int, default=3,
-                        help="re-runs of a scenario during which other processes used the CPU, or whose connections "
-                             "sat unevenly on the workers (default 3)")
-    parser.add_argument("--quiet-wait", type=int, default=120,
-                        help="seconds the whole run may spend waiting for other work to leave the CPU (default 120)")
+                        help="re-runs of a scenario during which other processes used the CPU (default 3)")
+    parser.add_argument("--quiet-wait", type=int, default=180,
+                        help="seconds the whole run may spend waiting for other work to leave the CPU and measuring "
+                             "busy scenarios again (default 180)")
     parser.add_argument("--skip-floor", action="store_true", help="measure Modelyard only (no ratios)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary data dir and server logs")
     parser.add_argument("--strict", action="store_true", help="exit with status 1 when a target is missed")
@@ -77,6 +82,9 @@ def parse(argv: list[str]) -> Options:
     parser = _parser()
     args = parser.parse_args(shlex.split(os.environ.get("BENCH_ARGS", "")) + argv)
     models = tuple(m.strip() for m in args.models.split(",") if m.strip())
+    classes = tuple(dict.fromkeys(c.strip() for c in args.worker_class.split(",") if c.strip()))
+    if not classes or set(classes) - set(WORKER_CLASSES):
+        parser.error(f"--worker-class takes {' and/or '.join(WORKER_CLASSES)}, not {args.worker_class!r}")
     unknown = set(models) - {"onnx", "sklearn"}
     if unknown or not models:
         parser.error(f"--models takes onnx and/or sklearn, not {args.models!r}")
@@ -86,7 +94,8 @@ def parse(argv: list[str]) -> Options:
         parser.error("--warmup, --retries and --quiet-wait cannot be negative")
     return Options(
         duration=args.duration, warmup=args.warmup, batch_connections=args.batch_connections,
-        wrk_threads=args.wrk_threads, workers=args.workers, threads=args.threads, worker_class=args.worker_class,
+        wrk_threads=args.wrk_threads, workers=args.workers, threads=args.threads, worker_classes=classes,
+        reuse_port=args.reuse_port,
         port=args.port, floor_port=args.floor_port, database_url=args.database_url, redis_url=args.redis_url,
         models=models, skip_floor=args.skip_floor, retries=args.retries, quiet_wait=args.quiet_wait,
         keep=args.keep, strict=args.strict, output=args.output,

@@ -3,6 +3,7 @@
 import contextlib
 import http.client
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -15,6 +16,12 @@ from bench.errors import BenchError
 from bench.options import REPO
 
 READY_TIMEOUT_S = 60.0
+# gunicorn's default access-log format (platform/gunicorn.conf.py sets none) plus the worker's pid, so each
+# worker's share of the requests can be counted. gunicorn computes the pid for every line whatever the
+# format, and the access log is on in production too: the measured path does no extra work.
+ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(p)s'
+_ACCESS_LINE = re.compile(r'"(?:GET|POST) [^"]*" \d{3} .* <(\d+)>$')
+_READY_LINE = re.compile(r'"GET /readyz HTTP/1\.[01]" 200 .* <(\d+)>$')
 # Fast polling: the ready time is a target (under 3 s), so the poll interval must not blur it.
 POLL_INTERVAL_S = 0.01
 
@@ -49,7 +56,8 @@ def start(label: str, app: str, port: int, env: dict[str, str], log: Path) -> Se
     # Something already listening would be benchmarked instead of the server started here.
     if not _port_free(port):
         raise BenchError(f"port {port} is in use; stop what holds it or pass --port / --floor-port")
-    command = [str(VENV_BIN / "gunicorn"), "-c", str(GUNICORN_CONF), "--bind", f"127.0.0.1:{port}", app]
+    command = [str(VENV_BIN / "gunicorn"), "-c", str(GUNICORN_CONF), "--bind", f"127.0.0.1:{port}",
+               "--access-logformat", ACCESS_LOG_FORMAT, app]
     with log.open("ab") as out:
         started = time.perf_counter()
         # A session of its own: Ctrl-C reaches only this script, which then stops gunicorn in order.
@@ -102,6 +110,30 @@ def wait_ready(server: Server) -> float:
                      f"log {server.log}:\n{log_tail(server.log)}")
 
 
+def wait_all_ready(server: Server, timeout_s: float = 30.0) -> bool:
+    """Polls /readyz until every worker has answered it 200 (read from the access log's pids).
+
+    wait_ready() returns at the first worker's answer; a worker still loading would otherwise take part of
+    the first measurements (with reuse_port, connections hashed to its socket wait for it). False if some
+    worker never answered in time.
+    """
+    deadline = time.perf_counter() + timeout_s
+    while time.perf_counter() < deadline:
+        pids = set(workers(server))
+        answered = set()
+        with contextlib.suppress(OSError), server.log.open("rb") as log:
+            for raw in log:
+                match = _READY_LINE.search(raw.decode(errors="replace").rstrip())
+                if match:
+                    answered.add(int(match.group(1)))
+        if pids and pids <= answered:
+            return True
+        with contextlib.suppress(OSError):
+            call(server.port, "GET", "/readyz", timeout=2)
+        time.sleep(POLL_INTERVAL_S)
+    return False
+
+
 def _established_inodes(port: int) -> set[str]:
     """Socket inodes of established TCP connections whose local port is the server's (IPv4 loopback)."""
     inodes = set()
@@ -125,15 +157,20 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def workers(server: Server) -> list[int]:
+    """The pids of the server's gunicorn workers."""
+    return _children(server.process.pid)
+
+
 def connections_per_worker(server: Server) -> tuple[int, ...]:
     """How many of the server's established connections each worker holds, most first.
 
-    gunicorn's workers accept from one shared socket, so wrk's connections, all opened at once and kept
-    alive, can land on one worker: then one process (one GIL) serves them all and req/s halves.
+    With one shared listening socket, wrk's connections, all opened at once and kept alive, can all land
+    on the one gthread worker that happens to be running: then one process (one GIL) serves them all.
     """
     inodes = _established_inodes(server.port)
     counts = []
-    for worker in _children(server.process.pid):
+    for worker in workers(server):
         held = 0
         with contextlib.suppress(OSError):
             for fd in os.scandir(f"/proc/{worker}/fd"):
@@ -143,3 +180,24 @@ def connections_per_worker(server: Server) -> tuple[int, ...]:
                         held += 1
         counts.append(held)
     return tuple(sorted(counts, reverse=True))
+
+
+def log_size(server: Server) -> int:
+    """Where the server's log ends now: requests_per_worker() counts the lines written after it."""
+    try:
+        return server.log.stat().st_size
+    except OSError:
+        return 0
+
+
+def requests_per_worker(server: Server, since: int, pids: list[int]) -> tuple[int, ...]:
+    """Requests each worker logged after the offset `since`, most first; workers that served none count 0."""
+    counts = dict.fromkeys(pids, 0)
+    with server.log.open("rb") as log:
+        log.seek(since)
+        for raw in log:
+            match = _ACCESS_LINE.search(raw.decode(errors="replace").rstrip())
+            if match:
+                pid = int(match.group(1))
+                counts[pid] = counts.get(pid, 0) + 1
+    return tuple(sorted(counts.values(), reverse=True))
