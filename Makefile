@@ -33,6 +33,10 @@ test: install
 bench: install
 	$(PY) bench/run.py
 
+# An alias under a 50/50 canary against the plain alias, same server and model file (bench/README.md).
+bench-rollout: install
+	$(PY) bench/rollout.py $(ROLLOUT_BENCH_ARGS)
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports

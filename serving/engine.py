@@ -127,6 +127,21 @@ def _run_in_slot(route: ModelRoute, served: ServedVersion, batch: np.ndarray) ->
         metrics.LATENCY.labels(route.name, served.number).observe(time.perf_counter() - started)
 
 
+def predict_shadow(route: ModelRoute, served: ServedVersion, batch: np.ndarray) -> dict[str, Any]:
+    """A shadow copy (serving/shadow.py): one per process at a time, so it takes none of the request slots
+    that admit callers; it still runs under the time limit and the breaker."""
+    breaker.check(route.name, served.id, served.number)
+    try:
+        return _call(route, runtimes.get(served.ref), batch)
+    except DeadlineExceeded as exc:
+        breaker.record_timeout(route.name, served.id)
+        raise ModelTimeout(exc.message) from None
+    except ModelyardError:
+        raise
+    except Exception as exc:
+        raise ModelFailed(f"The model failed: {type(exc).__name__}") from exc
+
+
 def predict(route: ModelRoute, served: ServedVersion, batch: np.ndarray) -> dict[str, Any]:
     if not route.response_cache_seconds:
         return _run(route, served, batch)

@@ -15,3 +15,4 @@ LOAD_SECONDS = Histogram("modelyard_model_load_seconds", "Time to load a version
                          buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
 SUSPENSIONS = Counter("modelyard_model_suspensions", "Versions taken out of service by the circuit breaker",
                       ["model"])
+SHADOW_DROPPED = Counter("modelyard_shadow_dropped", "Shadow copies dropped because the queue was full", ["model"])

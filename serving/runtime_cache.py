@@ -3,6 +3,7 @@
 LRU under a memory budget; concurrent first requests for one version wait for a single load.
 """
 
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -15,6 +16,8 @@ from modelkit.runtimes import Runtime, RuntimeLoadError, load_runtime
 from registry.artifacts import artifact_local_path, file_sha256
 from registry.kit import load_policy
 from serving import metrics
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,7 @@ class RuntimeCache:
         self._entries: OrderedDict[tuple[int, str], Runtime] = OrderedDict()
         self._lock = threading.Lock()
         self._loading: dict[tuple[int, str], threading.Lock] = {}
+        self._preloading: set[tuple[int, str]] = set()
 
     def get(self, ref: VersionRef) -> Runtime:
         with self._lock:
@@ -86,6 +90,26 @@ class RuntimeCache:
 
     def used_bytes(self) -> int:
         return sum(runtime.memory_bytes for runtime in self._entries.values())
+
+    def is_loaded(self, ref: VersionRef) -> bool:
+        return ref.key in self._entries  # one dict lookup: called on every request to an alias under rollout
+
+    def preload(self, ref: VersionRef) -> None:
+        """Load in the background (once at a time per version), so no caller waits for it."""
+        with self._lock:
+            if ref.key in self._entries or ref.key in self._preloading:
+                return
+            self._preloading.add(ref.key)
+        threading.Thread(target=self._preload, args=(ref,), name="modelyard-preload", daemon=True).start()
+
+    def _preload(self, ref: VersionRef) -> None:
+        try:
+            self.get(ref)
+        except Exception as exc:  # logged; callers keep answering from stable meanwhile
+            logger.error("could not preload version %s: %s", ref.id, exc)
+        finally:
+            with self._lock:
+                self._preloading.discard(ref.key)
 
     def loaded(self) -> list[tuple[int, str]]:
         with self._lock:

@@ -9,6 +9,7 @@ import numpy as np
 from django.db import connection
 from django.urls import get_resolver
 
+from serving import reporting
 from serving.routing import aliased_refs, route_for
 from serving.runtime_cache import VersionRef, runtimes
 
@@ -23,6 +24,7 @@ def start() -> None:
         if state["status"] != "idle":
             return
         state["status"] = "warming"
+    reporting.start()
     threading.Thread(target=_warm, name="modelyard-warmup", daemon=True).start()
 
 

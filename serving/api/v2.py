@@ -16,7 +16,7 @@ from serving.api.base import PublicV2View, V2View, predict_body_limit
 from serving.api.serve import serve
 from serving.api.serve import visible as _visible
 from serving.protocols import v2
-from serving.routing import ModelRoute, ServedVersion
+from serving.routing import Choice, ModelRoute, ServedVersion
 
 _OUTPUT_TYPES = {"labels": "INT64", "ids": "INT64"}
 
@@ -28,6 +28,11 @@ def _served(route: ModelRoute, version: str | None) -> ServedVersion:
     if not (version.isascii() and version.isdigit()) or len(version) > 9:
         raise NotFound(f"Model {route.name!r} has no version {version!r}")
     return route.version(int(version))
+
+
+def _chosen(route: ModelRoute, version: str | None, key: str) -> Choice:
+    """Inference on the default version follows the ``production`` alias's rollout split."""
+    return route.choose("production", key) if version is None else Choice(_served(route, version))
 
 
 class ServerMetadataView(PublicV2View):
@@ -77,7 +82,8 @@ class ModelReadyView(V2View):
 
 class InferView(V2View):
     def post(self, request: Request, name: str, version: str | None = None) -> HttpResponseBase:
-        return serve(request, self.caller(request), name, lambda route: _served(route, version), _decode, _respond)
+        return serve(request, self.caller(request), name, lambda route, key: _chosen(route, version, key), _decode,
+                     _respond)
 
 
 def _raw_body(request: Request) -> bytes:

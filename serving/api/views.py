@@ -11,7 +11,7 @@ from serving import protocols
 from serving.api.base import CsvServingView, ServingView
 from serving.api.serve import serve
 from serving.protocols import mlflow
-from serving.routing import ModelRoute, ServedVersion
+from serving.routing import Choice, ModelRoute, ServedVersion
 
 
 def _body(request: Request) -> Any:
@@ -42,17 +42,17 @@ def respond_json(protocol: str, route: ModelRoute, served: ServedVersion, body: 
 
 class VersionPredictView(ServingView):
     def post(self, request: Request, name: str, number: int) -> Any:
-        return serve(request, self.caller(request), name, lambda route: route.version(number), _decode_any,
+        return serve(request, self.caller(request), name, lambda route, key: Choice(route.version(number)), _decode_any,
                      respond_json)
 
 
 class AliasPredictView(ServingView):
     def post(self, request: Request, name: str, alias: str) -> Any:
-        return serve(request, self.caller(request), name, lambda route: route.alias(alias), _decode_any,
+        return serve(request, self.caller(request), name, lambda route, key: route.choose(alias, key), _decode_any,
                      respond_json)
 
 
 class AliasInvocationsView(CsvServingView):
     def post(self, request: Request, name: str, alias: str) -> Any:
-        return serve(request, self.caller(request), name, lambda route: route.alias(alias), _decode_mlflow,
+        return serve(request, self.caller(request), name, lambda route, key: route.choose(alias, key), _decode_mlflow,
                      respond_json)
