@@ -48,7 +48,8 @@ def rollout_tick(*, rollout_id: int, now: datetime | None = None) -> str | None:
         evidence[side].update(version=version.version, version_id=version.id)
     if verdict.outcome == "fail":
         return _fail(rollout, verdict, evidence, now)
-    if (now - rollout.step_started_at).total_seconds() < rollout.step_seconds:
+    # A step is over once its judged window (settle and flush lag left out) is a whole step long.
+    if (now - rollout.step_started_at).total_seconds() < rollout.step_seconds + SETTLE_SECONDS + FLUSH_LAG_SECONDS:
         return None
     if verdict.outcome == "thin":
         return _hold(rollout, verdict.rule, "Too few requests in the window to judge", evidence)

@@ -39,6 +39,16 @@ def history(rollout: Rollout) -> list[str]:
             for e in rollout.events.order_by("at", "id")]
 
 
+def show(rollout: Rollout) -> None:
+    """The event history with its evidence in short (pytest -s prints it: the issue's closing note uses it)."""
+    print(f"\nrollout {rollout.id} ({rollout.strategy}) -> {rollout.status}")
+    for e in rollout.events.order_by("at", "id"):
+        windows = " ".join(f"{side}=v{w['version']}:{w['requests']}req/{w['errors']}err/p95={w['p95_ms']}ms"
+                           f"/agree={w['agreement']}" for side in ("candidate", "stable")
+                           if (w := e.evidence.get(side)) and isinstance(w, dict))
+        print(f"  {e.at:%H:%M:%S.%f} {e.kind:<11} {e.rule:<28} {e.weight_before:>3}->{e.weight_after:<3} {windows}")
+
+
 def served_at(model: Any, moment: Any) -> list[dict[str, int]]:
     interval = containing(intervals(model, "production"), moment)
     return interval["served"] if interval else []
@@ -59,6 +69,7 @@ def test_a_healthy_canary_completes_and_moves_the_alias(live, model, owner, iris
         rollout = start(model, owner, candidate, strategy="canary", steps=[5, 50, 100], step_seconds=2,
                         guards={"min_requests": 10, "max_error_rate": 0.01})
         rollout = wait_until_finished(rollout)
+    show(rollout)
     assert rollout.status == "completed", history(rollout)
     assert ModelAlias.objects.get(name="production").version_id == candidate.id
     kinds = [f"{e.kind}:{e.rule}" for e in rollout.events.order_by("at", "id")]
@@ -87,6 +98,7 @@ def test_a_canary_that_starts_failing_is_rolled_back(live, model, owner, iris_on
     assert healthy.versions()[2] > 0 and set(healthy.statuses()) == {200}  # the candidate answered, fine
     with Traffic(live["base"], live["token"], iris_rows):  # two-row batches: the candidate starts failing
         rollout = wait_until_finished(rollout)
+    show(rollout)
     assert rollout.status == "rolled_back", history(rollout)
     event = rollout.events.order_by("at").last()
     assert event.kind == "rolled_back" and event.rule in ("max_error_rate", "error_rate_vs_stable")
@@ -106,6 +118,7 @@ def test_a_disagreeing_shadow_is_aborted_and_never_answers(live, model, owner, i
         rollout = start(model, owner, candidate, strategy="shadow", step_seconds=30,
                         guards={"min_requests": 10, "min_agreement": 0.9})
         rollout = wait_until_finished(rollout)
+    show(rollout)
     assert rollout.status == "aborted", history(rollout)
     event = rollout.events.order_by("at").last()
     assert event.rule == "min_agreement" and event.evidence["candidate"]["agreement"] < 0.9
@@ -126,6 +139,7 @@ def test_a_blue_green_switch_fails_no_request(live, model, owner, iris_onnx, iri
         rollout = start(model, owner, candidate, strategy="blue_green", step_seconds=3, guards={"min_requests": 10})
         rollout = wait_until_finished(rollout)
         time.sleep(1)
+    show(rollout)
     assert rollout.status == "completed", history(rollout)
     assert set(traffic.statuses()) == {200}, traffic.statuses()
     assert traffic.answers[-1][2] == 2 and traffic.versions()[1] > 0

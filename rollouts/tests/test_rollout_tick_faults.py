@@ -22,7 +22,7 @@ def test_two_ticks_at_once_apply_one_step(start, loaded_everywhere, traffic, rea
     rollout_tick(rollout_id=rollout.id, now=now)
     traffic(ready_iris, requests=400)
     traffic(candidate, requests=100)
-    later, barrier, outcomes = now + timedelta(seconds=11), threading.Barrier(2), []
+    later, barrier, outcomes = now + timedelta(seconds=13), threading.Barrier(2), []
 
     def tick() -> None:
         barrier.wait()
@@ -53,9 +53,9 @@ def test_a_tick_that_dies_half_way_changes_nothing(start, loaded_everywhere, tra
 
     with monkeypatch.context() as patched, pytest.raises(SystemExit):
         patched.setattr(tick_module, "event_record", killed)
-        rollout_tick(rollout_id=rollout.id, now=now + timedelta(seconds=11))
+        rollout_tick(rollout_id=rollout.id, now=now + timedelta(seconds=13))
     rollout.refresh_from_db()
     assert (rollout.step, rollout.weight) == (0, 5)
     assert ModelAlias.objects.get(name="production").candidate_weight == 5
-    assert rollout_tick(rollout_id=rollout.id, now=now + timedelta(seconds=12)) == "advanced"
+    assert rollout_tick(rollout_id=rollout.id, now=now + timedelta(seconds=14)) == "advanced"
     assert ModelAlias.objects.get(name="production").candidate_weight == 50

@@ -53,12 +53,12 @@ def test_a_healthy_canary_walks_its_steps_and_moves_the_alias(start, loaded_ever
     traffic(ready_iris, requests=400)
     traffic(candidate, requests=100)
     assert rollout_tick(rollout_id=rollout.id, now=at(0)) == "advanced"
-    assert rollout_tick(rollout_id=rollout.id, now=at(5)) is None  # step not over
-    assert rollout_tick(rollout_id=rollout.id, now=at(11)) == "advanced"
+    assert rollout_tick(rollout_id=rollout.id, now=at(11)) is None  # the window is not a full step yet
+    assert rollout_tick(rollout_id=rollout.id, now=at(13)) == "advanced"
     assert alias_state() == (1, 2, 50, "split")
-    assert rollout_tick(rollout_id=rollout.id, now=at(22)) == "advanced"
+    assert rollout_tick(rollout_id=rollout.id, now=at(26)) == "advanced"
     assert alias_state() == (1, 2, 100, "split")
-    assert rollout_tick(rollout_id=rollout.id, now=at(33)) == "completed"
+    assert rollout_tick(rollout_id=rollout.id, now=at(39)) == "completed"
     assert alias_state() == (2, None, 0, "split")
     rollout.refresh_from_db()
     assert rollout.status == "completed" and rollout.weight == 100
@@ -73,11 +73,11 @@ def test_a_thin_window_holds_once_then_advances_when_traffic_comes(start, loaded
     rollout = start()
     rollout_tick(rollout_id=rollout.id, now=at(0))
     traffic(candidate, requests=3)
-    assert rollout_tick(rollout_id=rollout.id, now=at(11)) == "held"
-    assert rollout_tick(rollout_id=rollout.id, now=at(12)) == "held"
+    assert rollout_tick(rollout_id=rollout.id, now=at(13)) == "held"
+    assert rollout_tick(rollout_id=rollout.id, now=at(14)) == "held"
     assert kinds(rollout)[-1] == "held:min_requests" and len(kinds(rollout)) == 3
     traffic(candidate, requests=30)
-    assert rollout_tick(rollout_id=rollout.id, now=at(13)) == "advanced"
+    assert rollout_tick(rollout_id=rollout.id, now=at(15)) == "advanced"
 
 
 def test_a_failing_candidate_is_rolled_back_before_the_step_ends(start, loaded_everywhere, traffic, ready_iris,
@@ -110,7 +110,7 @@ def test_an_agreeing_shadow_completes_without_moving_the_alias(start, loaded_eve
     rollout_tick(rollout_id=rollout.id, now=at(0))
     traffic(ready_iris, requests=50)
     traffic(candidate, requests=50, shadow_rows=50, agreed=50)
-    assert rollout_tick(rollout_id=rollout.id, now=at(11)) == "completed"
+    assert rollout_tick(rollout_id=rollout.id, now=at(13)) == "completed"
     assert alias_state() == (1, None, 0, "split")
 
 
@@ -121,7 +121,7 @@ def test_blue_green_switches_at_once_and_completes_after_the_bake(start, loaded_
     assert rollout_tick(rollout_id=rollout.id, now=at(0)) == "advanced"
     assert alias_state() == (1, 2, 100, "split")
     traffic(candidate, requests=300)
-    assert rollout_tick(rollout_id=rollout.id, now=at(11)) == "completed"
+    assert rollout_tick(rollout_id=rollout.id, now=at(13)) == "completed"
     assert alias_state() == (2, None, 0, "split")
 
 
