@@ -49,7 +49,6 @@ INSTALLED_APPS = [
     "axes",
     "registry",
     "serving",
-    "batch",
     "rollouts",
 ]
 
