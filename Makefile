@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install migrate demo bench lint clean
+.PHONY: run test install migrate demo bench profile lint clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit("Modelyard needs Python 3.11+") if sys.version_info < (3, 11) else None'
@@ -36,6 +36,10 @@ bench: install
 # An alias under a 50/50 canary against the plain alias, same server and model file (bench/README.md).
 bench-rollout: install
 	$(PY) bench/rollout.py $(ROLLOUT_BENCH_ARGS)
+
+# Where a 1-row predict request's server CPU goes, Modelyard against the floor (docs/performance.md).
+profile: install
+	$(PY) bench/cpu_profile.py $(PROFILE_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

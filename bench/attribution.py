@@ -80,8 +80,8 @@ RULES = (
     Rule("metrics", r"^serving/metrics\.py$"),
     # The model: runtimes, the predictor cache and the engine around them; the floor's model classes.
     Rule("model", r"^(onnxruntime|sklearn|skops|scipy)/"),
-    Rule("model", r"^modelkit/runtimes/"),
-    Rule("model", r"^serving/(predictors|engine)\.py$"),
+    Rule("model", r"^modelkit/(runtimes/|deadline\.py$)"),
+    Rule("model", r"^serving/(predictors|runtime_cache|engine|breaker)\.py$"),
     Rule("model", r"^bench/floor/views\.py$", r"^(OnnxModel|SklearnModel)\.predict$"),
     Rule("model", r".", source=r"\.session\.run\(|predict_proba\("),
     # Auth: token verification, who the caller is, roles and permissions (and DRF's throttles).

@@ -34,6 +34,8 @@ class LoadResult:
     # its access log during the run (most first, idle workers as 0).
     per_worker: tuple[int, ...] = ()
     worker_requests: tuple[int, ...] = ()
+    # Attempts of this scenario (the reported one or not) in which a worker served under its share.
+    imbalanced_attempts: int = 0
 
     @property
     def errors(self) -> int:

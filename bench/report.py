@@ -187,10 +187,11 @@ def warnings(options: Options, runs: list[ClassRun]) -> list[str]:
                     where = f"{server.label} {run.worker_class} {model} {scenario.title}"
                     if result.foreign_cores >= NOISY_CORES:
                         found.append(f"WARNING: {where}: other processes used {result.foreign_cores:.2f} cores "
-                                     f"(last of {result.attempts} runs); its figures understate the server")
+                                     f"(least of {result.attempts} runs); its figures understate the server")
                     if spread_ok(result) is False:
                         found.append(f"WARNING: IMBALANCE: {where}: requests per worker {shares(result)} % "
-                                     f"(connections per worker {_conns(result)}): one worker carried most of the load")
+                                     f"(connections per worker {_conns(result)}); {result.imbalanced_attempts} of "
+                                     f"{result.attempts} attempts had a worker under its share")
                     if result.errors:
                         found.append(f"WARNING: {where}: {result.non_2xx} answers of status 400 or more, "
                                      f"{result.socket_errors} socket errors or timeouts")
