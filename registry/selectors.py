@@ -76,15 +76,16 @@ def promotion_is_current(promotion: PromotionRequest, alias: ModelAlias | None) 
     return (alias.version_id, alias.updated_at) == (promotion.base_version_id, promotion.base_moved_at)
 
 
-def aliases_now(promotions: Iterable[PromotionRequest]) -> dict[tuple[int, str], ModelAlias]:
-    """The aliases the requests are about, as they stand now, in one query: {(model id, name): alias}."""
+def aliases_now(promotions: Iterable[PromotionRequest]) -> dict[tuple[int, str], ModelAlias | None]:
+    """The aliases the requests are about, as they stand now, in one query: {(model id, name): alias or None}."""
     wanted = {(p.model_id, p.alias) for p in promotions}
     if not wanted:
         return {}
     match = Q()
     for model_id, name in wanted:
         match |= Q(model_id=model_id, name=name)
-    return {(a.model_id, a.name): a for a in ModelAlias.objects.filter(match).select_related("version")}
+    found = {(a.model_id, a.name): a for a in ModelAlias.objects.filter(match).select_related("version")}
+    return {key: found.get(key) for key in wanted}
 
 
 def promotion_approved_for(*, model: RegisteredModel, alias: str, version: ModelVersion) -> PromotionRequest | None:

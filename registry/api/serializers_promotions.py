@@ -35,10 +35,11 @@ class PromotionRequestSerializer(serializers.ModelSerializer):
                   "decision_reason", "consumed_at", "consumed_by", "diff"]
 
     def _alias(self, obj: PromotionRequest) -> ModelAlias | None:
-        known = self.context.get("aliases")
-        if known is None:  # one request on its own: look its alias up
-            known = self.context["aliases"] = aliases_now([obj])
-        return known.get((obj.model_id, obj.alias))
+        known = self.context.setdefault("aliases", {})
+        key = (obj.model_id, obj.alias)
+        if key not in known:  # not on the page's list (a single request): look it up
+            known.update(aliases_now([obj]))
+        return known[key]
 
     @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_current_version(self, obj: PromotionRequest) -> int | None:

@@ -69,12 +69,13 @@ def _alias_move(*, actor: User, model: RegisteredModel, name: str, version: Mode
                        field="version", code="version_not_ready")
     alias = ModelAlias.objects.filter(model=model, name=name).select_related("version").first()
     before = {"version": alias.version.version} if alias else None
+    moved = alias is None or alias.version_id != version.id
     if alias is None:
         alias = ModelAlias.objects.create(model=model, name=name, version=version, updated_by=actor)
-        _stale_open_requests(actor, model, name, ip)
-    elif alias.version_id != version.id:
+    elif moved:
         alias.previous_version, alias.version, alias.updated_by = alias.version, version, actor
         alias.save(update_fields=["previous_version", "version", "updated_by", "updated_at"])
+    if moved:
         _stale_open_requests(actor, model, name, ip)
     audit_record(actor=actor, action="alias.set", target=f"model:{model.name}@{name}", team=model.team,
                  before=before, after={"version": version.version, **(note or {})}, ip=ip)

@@ -292,7 +292,7 @@ def test_archiving_refuses_an_aliased_version_by_name_and_archives_the_rest(clie
     response = client.post(url(ModelVersion, "changelist"), {"action": "archive", "index": 0,
                                                             "_selected_action": [w.v1.pk, w.v2.pk]}, follow=True)
     assert error_messages(response) == [
-        "iris v1: Version 1 is what production points to; move the alias first"]
+        "iris v1: Version 1 is in use by alias 'production'; move or stop that first"]
     statuses = dict(ModelVersion.objects.values_list("version", "status"))
     assert statuses == {1: "ready", 2: "archived"}
     assert AuditEvent.objects.filter(action="version.archive").count() == 1

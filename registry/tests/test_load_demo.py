@@ -22,3 +22,20 @@ def test_the_demo_serves_both_models_and_a_second_run_changes_nothing(db, as_use
     again = StringIO()
     call_command("load_demo", stdout=again)
     assert "exists already" in again.getvalue() and RegisteredModel.objects.count() == 2
+
+
+def test_the_demo_publishes_production_then_protects_it(db, as_user):
+    from django.contrib.auth import get_user_model
+
+    from registry.models import AuditEvent
+
+    out = StringIO()
+    call_command("load_demo", stdout=out)
+    assert [m.protected_aliases for m in RegisteredModel.objects.all()] == [["production"], ["production"]]
+    steps = [e.action for e in AuditEvent.objects.filter(target__startswith="model:iris").order_by("id")]
+    assert steps[0] == "model.create" and steps[-2:] == ["alias.set", "model.update"]
+    admin = get_user_model().objects.get(username="admin")
+    response = as_user(admin).put("/api/v1/models/iris/aliases/production", {"version": 1}, format="json")
+    assert response.status_code == 409 and response.json()["error"]["code"] == "approval_required"
+    listing = as_user(admin).get("/api/v1/models/iris/promotions")  # the printed command
+    assert "/api/v1/models/iris/promotions" in out.getvalue() and listing.status_code == 200

@@ -218,3 +218,12 @@ def test_a_rollout_approval_goes_stale_when_the_alias_moves_before_it_is_used(pr
     with pytest.raises(Conflict) as caught:
         services.promotion_consume(actor=maintainer, promotion=rollout, by="rollout:1")
     assert caught.value.code == "stale"
+
+
+def test_deleting_the_alias_makes_its_open_request_stale(model, ready_iris, owner, maintainer, iris_onnx):
+    services.alias_set(actor=owner, model=model, name="staging", version=ready_iris)
+    promotion = services.promotion_request(actor=maintainer, model=model, alias="staging",
+                                           version=make_version(model, owner, iris_onnx[0]), reason="x")
+    services.alias_delete(actor=owner, model=model, name="staging")
+    assert PromotionRequest.objects.get(pk=promotion.pk).status == "stale"
+    assert actions()[-2:] == ["promotion.stale", "alias.delete"]
