@@ -127,15 +127,15 @@ def v2(shape, data=None, **extra):
     return {"inputs": [tensor]}
 
 
-@pytest.mark.parametrize("shape", [
-    [1] * 65,  # more dimensions than numpy has
-    [1, 2**63],  # a dimension numpy cannot index
-    [0, 2**63],
-    [2**64, 0],
-    [0, 2**62, 4],  # zero values, but numpy refuses the shape
+@pytest.mark.parametrize("shape,data", [
+    ([1] * 65, [1.0]),  # more dimensions than numpy has, with the one value the shape asks for
+    ([1, 2**63], []),  # a dimension numpy cannot index
+    ([0, 2**63], []),  # zero values, so the value count matches
+    ([2**64, 0], []),
+    ([0, 2**62, 4], []),  # zero values, but numpy refuses the shape
 ])
-def test_v2_shapes_out_of_range_are_400(as_user, teammate, ready_iris, shape):
-    response = as_user(teammate).post(INFER, v2(shape), format="json")
+def test_v2_shapes_out_of_range_are_400(as_user, teammate, ready_iris, shape, data):
+    response = as_user(teammate).post(INFER, v2(shape, data), format="json")
     assert response.status_code == 400, response.content
     assert response.json()["field"] == "inputs"
 
