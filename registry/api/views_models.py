@@ -69,7 +69,9 @@ class VersionListView(ListView):
 
     def scoped_queryset(self) -> QuerySet:
         model = model_get_for_user(user=self.request.user, name=self.kwargs["name"], role=Role.VIEWER)
-        return ModelVersion.objects.filter(model=model).select_related("model", "created_by")
+        # The list leaves out the heavy fields: don't even read them.
+        return (ModelVersion.objects.filter(model=model).select_related("model", "created_by")
+                .defer("input_example", "params"))
 
     @extend_schema(request={"multipart/form-data": VersionUploadSerializer},
                    parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
