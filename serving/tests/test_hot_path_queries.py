@@ -95,7 +95,20 @@ def test_no_query_either_with_a_rollout_running(as_user, teammate, owner, model,
             next(k for k in keys if bucket("iris", "production", k) >= 50)]  # one caller on each version
     for key in keys:  # fills the caches, both versions
         client.post(ALIAS, {"inputs": iris_rows}, format="json", HTTP_MODELYARD_ROUTING_KEY=key)
-    with CaptureQueriesContext(connection) as queries:
-        answered = {client.post(ALIAS, {"inputs": iris_rows}, format="json",
-                                HTTP_MODELYARD_ROUTING_KEY=key).json()["version"] for key in keys * 2}
-    assert answered == {1, 2} and queries.captured_queries == []
+    # Steady state means no invalidation meanwhile; pub/sub channels span every Redis db, so a concurrent
+    # run's messages can land here: measure again when one did.
+    from core import bus
+
+    messages: list[str] = []
+    bus.subscribe(messages.append)
+    try:
+        for _ in range(5):
+            messages.clear()
+            with CaptureQueriesContext(connection) as queries:
+                answered = {client.post(ALIAS, {"inputs": iris_rows}, format="json",
+                                        HTTP_MODELYARD_ROUTING_KEY=key).json()["version"] for key in keys * 2}
+            if not messages:
+                break
+    finally:
+        bus._handlers.remove(messages.append)
+    assert not messages and answered == {1, 2} and queries.captured_queries == []
