@@ -12,6 +12,7 @@ a category. The user CPU per request is split by the categories' sample shares; 
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -34,6 +35,7 @@ from bench.options import REPO, WORKER_CLASSES, Options  # noqa: E402
 from bench.options import parse as bench_options  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
+_ERROR_LINE = re.compile(r'"POST [^"]*" [45]\d\d ')
 PY_SPY = environment.VENV_BIN / "py-spy"
 
 
@@ -44,6 +46,7 @@ class Window:
     user_s: float
     system_s: float
     foreign_cores: float
+    errors: int = 0  # answers with status 400 or more: cheaper than a prediction, so they lower the figures
 
     @property
     def user_us(self) -> float:
@@ -73,7 +76,7 @@ class Profile:
         return {
             "label": self.label, "worker_class": self.worker_class,
             "cpu_us_per_request": {"user": round(self.plain.user_us, 1), "system": round(self.plain.system_us, 1)},
-            "rps": round(self.plain.rps, 1), "requests": self.plain.requests,
+            "rps": round(self.plain.rps, 1), "requests": self.plain.requests, "errors": self.plain.errors,
             "sampled_window": {"requests": self.sampled.requests, "user_us": round(self.sampled.user_us, 1),
                                "system_us": round(self.sampled.system_us, 1)},
             "foreign_cores": [self.plain.foreign_cores, self.sampled.foreign_cores],
@@ -85,9 +88,9 @@ class Profile:
 
 def _parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bench/cpu_profile.py", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=int, default=8, help="seconds per window, plain and sampled (default 8)")
+    parser.add_argument("--seconds", type=int, default=10, help="seconds per window, plain and sampled (default 10)")
     parser.add_argument("--connections", type=int, default=8, help="wrk connections (default 8)")
-    parser.add_argument("--rate", type=int, default=250, help="py-spy samples per second (default 250)")
+    parser.add_argument("--rate", type=int, default=400, help="py-spy samples per second (default 400)")
     parser.add_argument("--worker-class", default="gthread",
                         help="comma-separated worker classes to profile (default gthread; gthread,sync for both)")
     parser.add_argument("--model", choices=("onnx", "sklearn"), default="onnx")
@@ -121,7 +124,13 @@ def _window(server: servers.Server, pid: int, options: Options, during: Any) -> 
     foreign = meter.foreign_cores()
     time.sleep(0.05)  # the last answers' access-log lines
     requests = sum(servers.requests_per_worker(server, since, [pid]))
-    return Window(seconds, requests, user1 - user0, system1 - system0, round(foreign, 2))
+    return Window(seconds, requests, user1 - user0, system1 - system0, round(foreign, 2), _errors(server, since))
+
+
+def _errors(server: servers.Server, since: int) -> int:
+    with server.log.open("rb") as log:
+        log.seek(since)
+        return sum(1 for raw in log if _ERROR_LINE.search(raw.decode(errors="replace")))
 
 
 def _py_spy(pid: int, seconds: int, rate: int, output: Path) -> None:
@@ -196,6 +205,9 @@ def report(modelyard: Profile, floor: Profile) -> str:
     rows.append(["total CPU per request", f"{total_m:.0f}", "", f"{total_f:.0f}", "", f"{total_m - total_f:+.0f}"])
     rows.append(["req/s of the one worker (no profiler)", f"{modelyard.plain.rps:,.0f}", "", f"{floor.plain.rps:,.0f}",
                  "", ""])
+    rows.append(["answers with status >= 400 (no profiler)",
+                 f"{modelyard.plain.errors:,} of {modelyard.plain.requests:,}", "",
+                 f"{floor.plain.errors:,} of {floor.plain.requests:,}", "", ""])
     rows.append(["py-spy samples (GIL held)", f"{modelyard.attribution.total:,}", "", f"{floor.attribution.total:,}",
                  "", ""])
     rows.append(["other processes' CPU, plain/sampled (cores)",
