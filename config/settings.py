@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "axes",
     "registry",
     "serving",
+    "batch",
     "rollouts",
 ]
 
@@ -382,6 +383,9 @@ SPECTACULAR_SETTINGS = {
         "registry.api.openapi.add_error_responses",
     ],
 }
+
+# Batch jobs read and write the same three formats: one enum name for their input and output fields.
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["BatchFileFormatEnum"] = "batch.models.InputFormat"
 
 # --- Security --------------------------------------------------------------------------------
 SESSION_COOKIE_SECURE = PRODUCTION

@@ -23,6 +23,7 @@ urlpatterns = [
     path("api/auth/token/revoke", auth_views.TokenRevokeView.as_view(), name="token-revoke"),
     path("api/auth/token/revoke-all", views_sessions.RevokeAllView.as_view(), name="token-revoke-all"),
     path("api/v1/", include("registry.api.urls")),
+    path("api/v1/", include("batch.api.urls")),
     path("api/v1/", include("rollouts.api.urls")),
     path("api/schema", SpectacularAPIView.as_view(permission_classes=[AllowAny]), name="schema"),
     # The split view serves its start-up script as a file, so the docs need no inline script (CSP).

@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from batch.models import BatchInput, BatchJob
+from batch.tests.factories import BatchJobFactory
 from config.tests.urlwalk import PUBLIC, all_routes, fill
 from conftest import make_version, stored_files
 from registry import services
@@ -17,12 +19,16 @@ VALUES = {"name": "iris", "number": "1", "version": "1", "alias": "production", 
           "username": "vera-viewer"}
 ROW = [[5.1, 3.5, 1.4, 0.2]]
 V2 = {"inputs": [{"name": "input-0", "shape": [1, 4], "datatype": "FP32", "data": ROW}]}
+# A batch job of team acme (created by the world below) for the batch routes' job_id.
+BATCH_JOB = "00000000-0000-4000-8000-00000000b47c"
+VALUES["job_id"] = BATCH_JOB
 BODIES: dict[str, Any] = {
     "api/v1/teams": {"slug": "outsiders-own"},
     "api/v1/teams/<slug:slug>/members": {"username": "oscar-outsider", "role": "owner"},
     "api/v1/models": {"team": "acme", "name": "stolen"},
     "api/v1/models/<str:name>": {"description": "defaced", "response_cache_seconds": 5},
     "api/v1/models/<str:name>/aliases/<str:alias>": {"version": 1},
+    "api/v1/batch-jobs": {"model": "iris", "alias": "production", "input_from": BATCH_JOB},
     "api/v1/models/<str:name>/promotions": {"alias": "staging", "version": 1, "reason": "mine"},
     "api/v1/promotions/<int:pk>/approve": {"reason": "looks fine"},
     "api/v1/promotions/<int:pk>/reject": {"reason": "no"},
@@ -36,6 +42,9 @@ BODIES: dict[str, Any] = {
 OWN_SCOPE = {("get", "api/v1/teams"), ("get", "api/v1/models"), ("get", "api/v1/audit"), ("get", "api/v1/promotions"),
              ("get", "api/v1/rollouts"), ("post", "api/v1/teams")}
 PREDICT = {r for r in BODIES if r.endswith(("predict", "invocations", "infer"))}
+OWN_SCOPE.add(("get", "api/v1/batch-jobs"))
+# Batch jobs are predictions too: predictors submit and cancel them, viewers cannot.
+BATCH = {"api/v1/batch-jobs", "api/v1/batch-jobs/<uuid:job_id>/cancel"}
 WRITES = ["post", "put", "patch", "delete"]
 API = [r for r in all_routes() if r.startswith(("api/v1/", "v2/")) and r not in PUBLIC]
 
@@ -48,6 +57,8 @@ def state() -> tuple:
         list(ModelVersion.objects.values_list("id", "status").order_by("id")),
         list(ModelAlias.objects.values_list("name", "version_id").order_by("id")),
         list(PromotionRequest.objects.values_list("id", "status").order_by("id")),
+        list(BatchJob.objects.values_list("uuid", "status").order_by("id")),
+        BatchInput.objects.count(),
         AuditEvent.objects.count(),
     )
 
@@ -67,6 +78,7 @@ def world(ready_iris, owner, viewer, teammate, outsider, artifact_root, iris_onn
     promotion = services.promotion_request(actor=owner, model=ready_iris.model, alias="production", version=second,
                                            reason="better")
     monkeypatch.setitem(VALUES, "pk", str(promotion.pk))
+    BatchJobFactory(uuid=BATCH_JOB, model=ready_iris.model, version=ready_iris, created_by=owner)
     return {"before": state(), "files": stored_files(artifact_root)}
 
 
@@ -87,7 +99,7 @@ def test_an_outsider_gets_404_and_changes_nothing(as_user, outsider, world, arti
 @pytest.mark.parametrize("method", WRITES)
 @pytest.mark.parametrize("route", API)
 def test_readers_cannot_write(request, as_user, world, artifact_root, persona, route, method):
-    if (method, route) in OWN_SCOPE or (persona == "teammate" and route in PREDICT):
+    if (method, route) in OWN_SCOPE or (persona == "teammate" and route in PREDICT | BATCH):
         pytest.skip("open to this persona by design")
     response = call(as_user(request.getfixturevalue(persona)), method, route)
     assert response.status_code in (403, 405), (persona, method, route, response.status_code, response.content[:200])

@@ -1,0 +1,141 @@
+"""Output parts and their assembly.
+
+Parts are written in a form that assembles cheaply: CSV without a header and JSON Lines are
+concatenated byte for byte; Parquet outputs travel as Arrow IPC streams (no encoding work) and are
+encoded once, part by part, into the output file's row groups. Errors are JSON Lines in every case.
+"""
+
+import csv
+import io
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+import orjson
+import pyarrow as pa
+import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
+
+from batch.tables.read import Problem
+
+EXTENSIONS = {"parquet": "parquet", "csv": "csv", "jsonl": "jsonl"}
+PART_EXTENSIONS = {"parquet": "arrows", "csv": "csv", "jsonl": "jsonl"}
+MEDIA_TYPES = {"parquet": "application/vnd.apache.parquet", "csv": "text/csv", "jsonl": "application/x-ndjson"}
+
+
+class OutputShapeError(ValueError):
+    """The model answered with a different number of rows than it was given."""
+
+
+def output_columns(outputs: dict[str, Any], count: int) -> dict[str, Any]:
+    """The model's named outputs as flat columns: a 2-D output ``probabilities`` becomes
+    ``probabilities_0``, ``probabilities_1``...; per-row maps (ONNX ZipMap) one column per key."""
+    columns: dict[str, Any] = {}
+    for name, value in outputs.items():
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            for key in value[0]:
+                columns[f"{name}_{key}"] = np.asarray([row.get(key) for row in value], dtype=np.float64)
+            continue
+        array = np.asarray(value)
+        if array.ndim == 0 or len(array) != count:
+            raise OutputShapeError(f"The model answered {name!r} with {array.shape[0] if array.ndim else 0} "
+                                   f"rows for {count} inputs")
+        if array.ndim == 1:
+            columns[name] = array
+        else:
+            flat = array.reshape(count, -1)
+            columns.update({f"{name}_{i}": flat[:, i] for i in range(flat.shape[1])})
+    return columns
+
+
+def output_table(rows: np.ndarray, ids: pa.Array | None, id_name: str, columns: dict[str, Any]) -> pa.Table:
+    data: dict[str, Any] = {"row": pa.array(rows, pa.int64())}
+    if ids is not None:
+        data[id_name] = ids
+    for name, values in columns.items():
+        data[name] = pa.array(values)
+    return pa.table(data)
+
+
+class PartWriter:
+    """One chunk's output, appended batch by batch to a local file."""
+
+    def __init__(self, fmt: str, path: Path) -> None:
+        self.fmt, self.path, self.rows, self.columns = fmt, path, 0, []
+        self._file: BinaryIO = path.open("wb")
+        self._ipc: pa.ipc.RecordBatchStreamWriter | None = None
+        self._schema: pa.Schema | None = None
+
+    def write(self, table: pa.Table) -> None:
+        if not table.num_rows:
+            return
+        if not self.columns:
+            self.columns = table.column_names
+        self.rows += table.num_rows
+        if self.fmt == "parquet":
+            if self._ipc is None:
+                self._schema = table.schema
+                self._ipc = pa.ipc.new_stream(self._file, table.schema)
+            self._ipc.write_table(table.cast(self._schema) if table.schema != self._schema else table)
+        elif self.fmt == "csv":
+            pcsv.write_csv(table, self._file, pcsv.WriteOptions(include_header=False))
+        else:
+            self._file.write(b"".join(orjson.dumps(record) + b"\n" for record in table.to_pylist()))
+
+    def close(self) -> None:
+        if self._ipc is not None:
+            self._ipc.close()
+        self._file.close()
+
+
+def write_problems(path: Path, problems: Iterable[Problem], ids: dict[int, Any] | None = None) -> int:
+    """The errors part: one JSON line per refused row, in input order."""
+    ordered = sorted(problems, key=lambda p: p.row)
+    with path.open("wb") as handle:
+        for problem in ordered:
+            record = {"row": problem.row, "column": problem.column, "code": problem.code, "message": problem.message}
+            if ids is not None:
+                record["id"] = ids.get(problem.row)
+            handle.write(orjson.dumps(record) + b"\n")
+    return len(ordered)
+
+
+def csv_header(columns: list[str]) -> bytes:
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\n").writerow(columns)
+    return text.getvalue().encode()
+
+
+def assemble(fmt: str, parts: list[Path], columns: list[str], target: Path) -> None:
+    """Parts in the order given, into one output file; memory stays at one part."""
+    if fmt == "parquet":
+        _assemble_parquet(parts, target)
+        return
+    with target.open("wb") as out:
+        if fmt == "csv" and columns:
+            out.write(csv_header(columns))
+        concatenate(parts, out)
+
+
+def concatenate(parts: list[Path], out: BinaryIO) -> None:
+    for part in parts:
+        with part.open("rb") as source:
+            shutil.copyfileobj(source, out, 1024 * 1024)
+
+
+def _assemble_parquet(parts: list[Path], target: Path) -> None:
+    writer: pq.ParquetWriter | None = None
+    try:
+        for part in parts:
+            with pa.memory_map(str(part)) as source:
+                table = pa.ipc.open_stream(source).read_all()
+            if writer is None:
+                writer = pq.ParquetWriter(target, table.schema)
+            writer.write_table(table.cast(writer.schema) if table.schema != writer.schema else table)
+    finally:
+        if writer is not None:
+            writer.close()
+    if writer is None:  # no valid row at all: a file with no rows, still a Parquet file
+        pq.write_table(pa.table({"row": pa.array([], pa.int64())}), target)
