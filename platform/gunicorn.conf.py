@@ -8,7 +8,7 @@ Sizing knobs come from the environment so that compose and Kubernetes can tune t
   a time; with threads above 1 gunicorn would quietly run ``gthread`` instead, so ``sync`` together with
   ``GUNICORN_THREADS`` other than 1 refuses to start.
 - ``GUNICORN_REUSE_PORT`` (default true for gthread, false for sync): each worker listens on a socket of its
-  own (SO_REUSEPORT) and the kernel spreads new connections over them.
+  own (SO_REUSEPORT), from the moment its app is loaded, and the kernel spreads new connections over them.
 
 A value that is not understood, or a contradictory pair, stops gunicorn at start-up with the reason; the
 master's log says which workers, threads and listening mode it actually runs.
@@ -169,6 +169,30 @@ def _refuse_taken_port(server: Arbiter) -> None:
                 probe.bind(address[:2])
             except OSError as exc:
                 raise RuntimeError(f"cannot listen on {address[0]}:{address[1]}: {exc.strerror}") from None
+
+
+def _own_sockets(cfg: object) -> bool:
+    return bool(getattr(cfg, "reuse_port", False)) and hasattr(socket, "SO_REUSEPORT")
+
+
+def post_fork(server: Arbiter, worker: Worker) -> None:
+    # With reuse_port gunicorn binds the worker's socket right after the fork, before the app is imported:
+    # the kernel would then hash connections to a worker that cannot answer for a second or more (at start
+    # and whenever a worker is replaced). Listen only once the app is loaded, as a shared socket behaves.
+    if _own_sockets(worker.cfg):
+        for listener in worker.sockets:
+            listener.close()
+        worker.sockets = []
+
+
+def post_worker_init(worker: Worker) -> None:
+    if _own_sockets(worker.cfg) and not worker.sockets:
+        from gunicorn import sock, util
+
+        worker.sockets = sock.create_sockets(worker.cfg, worker.log)
+        for listener in worker.sockets:
+            util.close_on_exec(listener)
+        worker.wait_fds = worker.sockets + [worker.PIPE[0]]
 
 
 def on_starting(server: Arbiter) -> None:
