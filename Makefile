@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install migrate demo bench profile lint clean
+.PHONY: run test install migrate demo bench bench-batch profile lint clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit("Modelyard needs Python 3.11+") if sys.version_info < (3, 11) else None'
@@ -40,6 +40,10 @@ bench-rollout: install
 # Where a 1-row predict request's server CPU goes, Modelyard against the floor (docs/performance.md).
 profile: install
 	$(PY) bench/cpu_profile.py $(PROFILE_ARGS)
+
+# Batch jobs against the plain pyarrow -> onnxruntime -> pyarrow script (bench/README.md, docs/batch.md).
+bench-batch: install
+	$(PY) bench/batch.py $(BATCH_BENCH_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -1,9 +1,10 @@
 """Leases: which delivery of a task holds a chunk (or a job's finalize step), and for how long.
 
-A claim is one conditional UPDATE on the chunk's own row (no lock held, no other row touched); a
-thread renews it every third of ``MODELYARD_BATCH_LEASE_SECONDS`` while the work runs, because a
-chunk's model call cannot stop to beat. A worker that dies stops renewing; once the lease runs out
-another delivery takes the work over. Whoever commits checks that it still holds the lease.
+A claim is one conditional UPDATE on the chunk's own row (no lock held, no other row touched). While
+the work runs, one keeper thread per process renews every lease the process holds, every third of
+``MODELYARD_BATCH_LEASE_SECONDS``: a model call cannot stop to beat, and one long-lived thread costs a
+chunk nothing (a thread per chunk would). A worker that dies stops renewing; once its lease has run
+out another delivery takes the work over. Whoever commits checks that it still holds the lease.
 """
 
 import logging
@@ -12,11 +13,11 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, connections
+from django.db import DatabaseError
 from django.utils import timezone
 
 logger = logging.getLogger(__name__)
@@ -34,27 +35,45 @@ def new_owner() -> str:
     return f"{socket.gethostname()[:120]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
 
 
-@contextmanager
-def renewing(renew: Callable[[], int], name: str) -> Iterator[None]:
-    """Call ``renew`` (an UPDATE that returns the rows it changed) from a thread until the block ends."""
-    stop = threading.Event()
-    beat = threading.Thread(target=_beat, args=(renew, name, stop), name=f"lease-{name}", daemon=True)
-    beat.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        beat.join(timeout=10)
+class _Keeper:
+    def __init__(self) -> None:
+        self._renewals: dict[str, Callable[[], int]] = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._pid: int | None = None
+
+    @contextmanager
+    def holding(self, name: str, renew: Callable[[], int]) -> Iterator[None]:
+        """Renew (an UPDATE returning the rows it changed) until the block ends."""
+        with self._lock:
+            self._renewals[name] = renew
+            if self._pid != os.getpid():  # first use in this process (a prefork child included)
+                self._pid = os.getpid()
+                threading.Thread(target=self._run, name="batch-leases", daemon=True).start()
+        self._wake.set()  # a new lease: count its first third from now
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._renewals.pop(name, None)
+
+    def _run(self) -> None:
+        while True:
+            if self._wake.wait(settings.MODELYARD_BATCH_LEASE_SECONDS / 3):
+                self._wake.clear()
+                continue
+            with self._lock:
+                renewals = list(self._renewals.items())
+            for name, renew in renewals:
+                try:
+                    if not renew():  # it ended meanwhile, or another delivery took it over
+                        logger.info("%s: no lease to renew", name)
+                except DatabaseError:  # the next round may get through; a lease lasts three rounds
+                    logger.warning("%s: lease renewal failed", name, exc_info=True)
 
 
-def _beat(renew: Callable[[], int], name: str, stop: threading.Event) -> None:
-    try:
-        while not stop.wait(settings.MODELYARD_BATCH_LEASE_SECONDS / 3):
-            try:
-                if not renew():
-                    logger.warning("%s: the lease was taken over or ended", name)
-                    return
-            except DatabaseError:  # the next beat may get through; the lease lasts three beats
-                logger.warning("%s: lease renewal failed", name, exc_info=True)
-    finally:
-        connections.close_all()  # this thread's connections only
+_keeper = _Keeper()
+
+
+def renewing(renew: Callable[[], int], name: str) -> AbstractContextManager[None]:
+    return _keeper.holding(name, renew)

@@ -31,7 +31,8 @@ def check_batch(batch: Batch, features: list[str], signature: dict[str, Any]) ->
     if not len(keep):
         return Checked(matrix[:0], keep, problems)
     try:
-        return Checked(parse_inputs(matrix[keep], signature, max_rows=len(keep)), keep, problems)
+        rows = matrix if len(keep) == len(matrix) else matrix[keep]  # the common case copies nothing
+        return Checked(parse_inputs(rows, signature, max_rows=len(keep)), keep, problems)
     except InputError:
         pass
     refused = _refused_rows(batch, matrix, keep, signature)

@@ -80,7 +80,8 @@ def run() -> Callable[[BatchJob], BatchJob]:
 
 @pytest.fixture(autouse=True)
 def fresh_batch_runtimes() -> None:
-    """The per-process model cache outlives a rolled-back test; ids may be reused after it."""
-    from batch.services import runtime
+    """Per-process caches (models, job plans) outlive a rolled-back test; ids may be reused after it."""
+    from batch.services import plans, runtime
 
     runtime.clear()
+    plans.clear()

@@ -41,12 +41,12 @@ def test_a_predictor_cancels_a_running_job_and_its_parts_go(job, teammate, as_us
 def test_a_chunk_running_when_the_job_is_cancelled_throws_its_part_away(job, owner, artifact_root):
     from batch.services import chunks
 
-    chunk = BatchChunk.objects.select_related("job__input", "job__version").get(job=job, index=1)
-    owner_id = chunks._claim(chunk)
-    result = chunks._compute(chunk)
+    chunk = chunks.chunk_get(BatchChunk.objects.get(job=job, index=1).id)
+    owner_id, plan = chunks._claim(chunk), chunks.job_plan(job.id)
+    result = chunks._compute(plan, chunk)
     services.job_cancel(actor=owner, job=job)  # between the chunk's work and its commit
-    assert chunks._commit(chunk, owner_id, result) == "dropped"
-    assert BatchChunk.objects.get(pk=chunk.pk).state == ChunkState.RUNNING and not parts(artifact_root)
+    assert chunks._commit(plan, chunk, owner_id, result) == "dropped"
+    assert BatchChunk.objects.get(pk=chunk.id).state == ChunkState.RUNNING and not parts(artifact_root)
 
 
 def test_a_finished_job_cannot_be_cancelled(job, owner, as_user, run):

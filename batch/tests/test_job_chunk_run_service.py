@@ -68,13 +68,13 @@ def test_a_delivery_during_a_live_lease_waits_and_a_stale_lease_is_taken_over(jo
 def test_a_delivery_that_lost_its_lease_throws_its_part_away(job, artifact_root):
     from batch.services import chunks
 
-    chunk = BatchChunk.objects.select_related("job__input", "job__version").get(job=job, index=0)
-    owner = chunks._claim(chunk)
-    result = chunks._compute(chunk)  # the part is saved under a key of this delivery's own
+    chunk = chunks.chunk_get(BatchChunk.objects.get(job=job, index=0).id)
+    owner, plan = chunks._claim(chunk), chunks.job_plan(job.id)
+    result = chunks._compute(plan, chunk)  # the part is saved under a key of this delivery's own
     assert [p for p in stored_files(artifact_root) if "parts" in p.parts]
-    BatchChunk.objects.filter(pk=chunk.pk).update(lease_owner="thief:2:y")  # its lease went elsewhere
-    assert chunks._commit(chunk, owner, result) == "dropped"
-    chunk.refresh_from_db()
+    BatchChunk.objects.filter(pk=chunk.id).update(lease_owner="thief:2:y")  # its lease went elsewhere
+    assert chunks._commit(plan, chunk, owner, result) == "dropped"
+    chunk = BatchChunk.objects.get(pk=chunk.id)
     assert chunk.state == ChunkState.RUNNING and not chunk.part_key
     assert not [p for p in stored_files(artifact_root) if "parts" in p.parts]
 
