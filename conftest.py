@@ -50,6 +50,7 @@ def fresh_serving_caches() -> Iterator[None]:
     engine._slots.clear()
     engine._pool_slots.clear()
     engine._occupancy.clear()
+    engine._running.clear()
     from serving.breaker import breaker
 
     breaker.clear()

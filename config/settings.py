@@ -138,6 +138,10 @@ else:
 CELERY_TASK_DEFAULT_QUEUE = env_str(
     "MODELYARD_CELERY_QUEUE", f"modelyard-test-{os.getpid()}" if TESTING else "modelyard"
 )
+if TESTING:
+    # Test runs side by side share Redis: each keeps its own cache keys (the processes it starts get
+    # its queue name, so they share this prefix with it).
+    CACHES["default"]["KEY_PREFIX"] = CELERY_TASK_DEFAULT_QUEUE
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
@@ -257,6 +261,9 @@ MODELYARD_MODEL_THREAD_SHARE = env_float("MODELYARD_MODEL_THREAD_SHARE", 0.5)
 # Request threads of one web process (gunicorn's --threads): one model may occupy at most the share
 # above of them, running or waiting, so a slow model cannot take serving away from the others.
 MODELYARD_REQUEST_THREADS = env_int("MODELYARD_REQUEST_THREADS", env_int("GUNICORN_THREADS", 4, minimum=1), minimum=1)
+# A model with a call running longer than this is "slow": past its share it is refused at once instead
+# of waiting for a thread (a fast model's requests wait up to MODELYARD_QUEUE_WAIT_SECONDS).
+MODELYARD_SLOW_CALL_SECONDS = env_float("MODELYARD_SLOW_CALL_SECONDS", 0.1)
 # Circuit breaker: this many timeouts of one version within the window suspend it for OPEN seconds.
 MODELYARD_BREAKER_TIMEOUTS = env_int("MODELYARD_BREAKER_TIMEOUTS", 3, minimum=1)
 MODELYARD_BREAKER_WINDOW_SECONDS = env_float("MODELYARD_BREAKER_WINDOW_SECONDS", 60.0)

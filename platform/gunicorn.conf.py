@@ -83,6 +83,8 @@ else:
     threads = _whole("GUNICORN_THREADS", 4)
 
 reuse_port = _flag("GUNICORN_REUSE_PORT", worker_class == "gthread")
+# The app sizes each model's share of request threads from what gunicorn really runs (serving/engine.py).
+os.environ.setdefault("MODELYARD_REQUEST_THREADS", str(threads))
 
 # Measured on the 2-core dev machine, 2026-11-30, commit 106caaf (before the DRF predict views): Modelyard's
 # JWT alias predict, ONNX, 1 row; wrk (2 threads) opens 32 keep-alive connections at once, 3 s per run, new

@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 _slots: dict[str, threading.BoundedSemaphore] = {}
 _pool_slots: dict[str, threading.BoundedSemaphore] = {}
 _occupancy: dict[str, threading.BoundedSemaphore] = {}
+# Per model: when each running call started (by thread), to tell a slow model from a busy one.
+_running: dict[str, dict[int, float]] = {}
 _slots_lock = threading.Lock()
 _executor: ThreadPoolExecutor | None = None
 
@@ -94,15 +96,37 @@ def _thread_share() -> int:
     return max(1, int(settings.MODELYARD_REQUEST_THREADS * settings.MODELYARD_MODEL_THREAD_SHARE))
 
 
+def _is_slow(model: str) -> bool:
+    """A call of this model has been running for longer than a slow call takes."""
+    started = _running.get(model)
+    oldest = min(started.values(), default=None) if started else None
+    return oldest is not None and time.monotonic() - oldest > settings.MODELYARD_SLOW_CALL_SECONDS
+
+
+def _admit(model: str) -> threading.BoundedSemaphore:
+    """Hold one of the model's share of request threads.
+
+    Past its share, a fast model's request waits briefly (calls end in milliseconds, so saturating
+    load queues instead of failing); a slow model's is refused at once, because waiting would hold
+    a request thread too, and that thread is what other teams' models need.
+    """
+    occupancy = _slot(_occupancy, model, _thread_share())
+    if occupancy.acquire(blocking=False):
+        return occupancy
+    if not _is_slow(model) and occupancy.acquire(timeout=settings.MODELYARD_QUEUE_WAIT_SECONDS):
+        return occupancy
+    raise Unavailable(f"Model {model!r} is using its share of this server; retry shortly", code="overloaded")
+
+
 def _run(route: ModelRoute, served: ServedVersion, batch: np.ndarray) -> dict[str, Any]:
     breaker.check(route.name, served.id, served.number)
-    # Past its share of request threads a model is refused at once: waiting would hold a thread too.
-    occupancy = _slot(_occupancy, route.name, _thread_share())
-    if not occupancy.acquire(blocking=False):
-        raise Unavailable(f"Model {route.name!r} is using its share of this server; retry shortly", code="overloaded")
+    occupancy = _admit(route.name)
+    ticket = threading.get_ident()
+    _running.setdefault(route.name, {})[ticket] = time.monotonic()
     try:
         return _run_in_slot(route, served, batch)
     finally:
+        _running[route.name].pop(ticket, None)
         occupancy.release()
 
 

@@ -111,3 +111,23 @@ def test_every_call_runs_under_the_time_limit_one_row_included(as_user, teammate
     started = time.monotonic()
     assert client.post(PREDICT, {"inputs": [[1, 2]]}, format="json").status_code == 504
     assert time.monotonic() - started < 0.25
+
+
+def test_a_fast_model_past_its_thread_share_queues_instead_of_failing(as_user, teammate, ready_iris, iris_rows,
+                                                                       settings):
+    settings.MODELYARD_REQUEST_THREADS, settings.MODELYARD_MODEL_THREAD_SHARE = 2, 0.5  # one thread per model
+    clients = [as_user(teammate) for _ in range(6)]
+    # Warm the caller, route and runtime caches here: the threads' own connections see no test rows.
+    assert clients[0].post(PREDICT, {"inputs": iris_rows}, format="json").status_code == 200
+    statuses: list[int] = []
+
+    def call(client) -> None:
+        for _ in range(10):
+            statuses.append(client.post(PREDICT, {"inputs": iris_rows}, format="json").status_code)
+
+    threads = [threading.Thread(target=call, args=(client,)) for client in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200] * 60  # saturating load by a fast model waits a moment, never 503

@@ -130,7 +130,8 @@ class TestUnderGunicorn:
                 thread.join()
         statuses = {status for status, _ in outcomes}
         assert statuses <= {503, 504} and 504 in statuses, outcomes  # stopped at the deadline, or refused
-        assert max(seconds for status, seconds in outcomes if status == 504) < 1.0
+        # At most a queue wait (0.5 s, before the model is known to be slow) plus the 0.5 s time limit.
+        assert max(seconds for status, seconds in outcomes if status == 504) < 1.4
         p50, p95 = during[len(during) // 2], during[int(len(during) * 0.95)]
         base50, base95 = baseline[len(baseline) // 2], baseline[int(len(baseline) * 0.95)]
         print(f"victim p50 {base50 * 1000:.1f} -> {p50 * 1000:.1f} ms, p95 {base95 * 1000:.1f} -> {p95 * 1000:.1f} ms")
