@@ -42,6 +42,10 @@ class ServingView(APIView):
     # Marks the route for the lean WSGI handler (config/serving_handler.py) and the URL walk.
     serving_route = True
 
+    @property
+    def default_response_headers(self) -> dict[str, str]:
+        return {}  # no Allow / Vary: one format, one method; each header costs on every answer
+
     @staticmethod
     def caller(request: Request) -> Caller:
         return request.auth.caller
