@@ -20,11 +20,15 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CHUNK = 65_536
-FEATURES = 30
+sys.path.insert(0, str(ROOT))
+
+from bench.batch_machine import Meter, wait_quiet  # noqa: E402  (run as a script: the root first)
+from bench.batch_reference import CHUNK, FEATURES, build_input, build_model  # noqa: E402
 
 
 def options(argv: list[str]) -> argparse.Namespace:
@@ -35,106 +39,28 @@ def options(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/modelyard_bench_batch")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/11")
     parser.add_argument("--keep", action="store_true", help="keep the data dir")
-    parser.add_argument("--reference", nargs=2, metavar=("INPUT", "MODEL"), help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
-# --- the reference script (run in a process of its own) -------------------------------------------
-
-def reference(source: Path, model: Path) -> None:
-    """Prints the seconds of read -> predict -> write for the whole file, in chunks of CHUNK rows. Read
-    and written as well as pyarrow allows on one thread (typed CSV columns in 1 MiB blocks, dictionary
-    encoding only for labels): the same choices the job makes."""
-    import numpy as np
-    import onnxruntime as ort
-    import pyarrow as pa
-    import pyarrow.csv as pcsv
-    import pyarrow.parquet as pq
-
-    pa.set_cpu_count(1)
-    pa.set_io_thread_count(1)
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = opts.inter_op_num_threads = 1
-    session = ort.InferenceSession(str(model), opts, providers=["CPUExecutionProvider"])
-    name, writer, rows = session.get_inputs()[0].name, None, 0
-    started = time.perf_counter()
-    if source.suffix == ".parquet":
-        batches = pq.ParquetFile(source).iter_batches(batch_size=CHUNK, use_threads=False)
-    else:
-        types = pcsv.ConvertOptions(column_types={f"f{i}": pa.float64() for i in range(FEATURES)})
-        batches = pcsv.open_csv(source, read_options=pcsv.ReadOptions(use_threads=False, block_size=1 << 20),
-                                convert_options=types)
-    target = source.with_suffix(".reference.parquet")
-    for chunk in rechunk(batches):
-        features = np.empty((chunk.num_rows, chunk.num_columns), np.float32)
-        for j, column in enumerate(chunk.columns):
-            features[:, j] = column.to_numpy()
-        labels, probabilities = session.run(None, {name: features})
-        table = pa.table({"labels": labels, "probabilities_0": probabilities[:, 0],
-                          "probabilities_1": probabilities[:, 1]})
-        writer = writer or pq.ParquetWriter(target, table.schema, use_dictionary=["labels"])
-        writer.write_table(table)
-        rows += chunk.num_rows
-    writer.close()
-    print(f"{rows} {time.perf_counter() - started:.4f}")
-
-
-def rechunk(batches: object) -> object:
-    """Tables of exactly CHUNK rows (the last one shorter), whatever sizes the reader yields."""
-    import pyarrow as pa
-
-    pending, count = [], 0
-    for batch in batches:
-        pending.append(batch)
-        count += batch.num_rows
-        while count >= CHUNK:
-            table = pa.Table.from_batches(pending)
-            yield table.slice(0, CHUNK)
-            rest = table.slice(CHUNK)
-            pending, count = rest.to_batches(), rest.num_rows
-    if count:
-        yield pa.Table.from_batches(pending)
-
-
-def run_reference(source: Path, model: Path) -> float:
-    out = subprocess.run([sys.executable, __file__, "--reference", str(source), str(model)], check=True,
+def run_reference(source: Path, model: Path) -> tuple[float, float]:
+    """(rows/s, cores other processes used meanwhile), the machine quiet first."""
+    wait_quiet([])
+    meter = Meter([]).start()
+    script = Path(__file__).with_name("batch_reference.py")
+    out = subprocess.run([sys.executable, str(script), str(source), str(model)], check=True,
                          capture_output=True, text=True).stdout.split()
-    return int(out[0]) / float(out[1])
+    return int(out[0]) / float(out[1]), meter.stop()
 
 
 # --- inputs, database, workers ----------------------------------------------------------------------
 
-def build_model(folder: Path) -> Path:
-    import numpy as np
-    from skl2onnx import to_onnx
-    from sklearn.datasets import make_classification
-    from sklearn.linear_model import LogisticRegression
-
-    features, labels = make_classification(n_samples=2000, n_features=FEATURES, random_state=0)
-    classifier = LogisticRegression(max_iter=1000).fit(features, labels)
-    onx = to_onnx(classifier, features[:1].astype(np.float32), options={id(classifier): {"zipmap": False}})
-    path = folder / "model.onnx"
-    path.write_bytes(onx.SerializeToString())
-    return path
-
-
-def build_input(folder: Path, rows: int, fmt: str) -> Path:
-    """Normal features in blocks (memory stays small); Parquet row groups of CHUNK rows."""
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.csv as pcsv
-    import pyarrow.parquet as pq
-
-    path, rng, writer = folder / f"input-{rows}.{fmt}", np.random.default_rng(0), None
-    schema = pa.schema([(f"f{i}", pa.float64()) for i in range(FEATURES)])
-    for start in range(0, rows, CHUNK):
-        block = rng.normal(size=(min(CHUNK, rows - start), FEATURES))
-        table = pa.table({f"f{i}": block[:, i] for i in range(FEATURES)}, schema=schema)
-        if writer is None:
-            writer = pq.ParquetWriter(path, schema) if fmt == "parquet" else pcsv.CSVWriter(path, schema)
-        writer.write_table(table)
-    writer.close()
-    return path
+def settle(paths: list[Path] | None = None) -> None:
+    """Fresh files written out and read once: the kernel's write-back must not land in a timed run."""
+    os.sync()
+    for path in paths or []:
+        with path.open("rb") as handle:
+            while handle.read(16 * 1024 * 1024):
+                pass
 
 
 def prepare_database(env: dict[str, str]) -> None:
@@ -150,6 +76,16 @@ def prepare_database(env: dict[str, str]) -> None:
     redis.Redis.from_url(env["REDIS_URL"]).flushdb()
     subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env={**os.environ, **env},
                    check=True)
+
+
+@contextmanager
+def running_workers(count: int, env: dict[str, str], logs: Path) -> Iterator[list[subprocess.Popen]]:
+    """Solo-pool workers on the bench queue, stopped however the block ends."""
+    workers = start_workers(count, env, logs)
+    try:
+        yield workers
+    finally:
+        stop_workers(workers)
 
 
 def start_workers(count: int, env: dict[str, str], logs: Path) -> list[subprocess.Popen]:
@@ -186,7 +122,6 @@ def peak_rss(pid: int) -> int:
 def setup_django(env: dict[str, str]) -> None:
     os.environ.update(env)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    sys.path.insert(0, str(ROOT))
     import django
 
     django.setup()
@@ -223,10 +158,26 @@ def run_job(model: object, *, path: Path | None = None, earlier: object = None) 
     return job, elapsed
 
 
-def best_rate(model: object, earlier: object, repeat: int) -> tuple[float, list[float], str]:
-    runs = [run_job(model, earlier=earlier) for _ in range(repeat)]
-    rates = [earlier.rows_total / seconds for _, seconds in runs]
-    return max(rates), rates, timeline(max(runs, key=lambda run: -run[1])[0])
+def best_rate(model: object, earlier: object, repeat: int, workers: list) -> tuple[float, list, str]:
+    """The best of ``repeat`` jobs, each started on a quiet machine: (rows/s, [(rows/s, others)], timeline)."""
+    ours, runs = [w.pid for w in workers] + database_pids(), []
+    for _ in range(repeat):
+        wait_quiet(ours)
+        meter = Meter(ours).start()
+        job, seconds = run_job(model, earlier=earlier)
+        runs.append((earlier.rows_total / seconds, meter.stop(), job))
+    best = max(runs, key=lambda run: run[0])
+    return best[0], [(rate, others) for rate, others, _ in runs], timeline(best[2])
+
+
+def database_pids() -> list[int]:
+    """PostgreSQL backends serving the bench's database: their CPU is the job's, not another's."""
+    from django.conf import settings
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [settings.DATABASES["default"]["NAME"]])
+        return [pid for (pid,) in cursor.fetchall()]
 
 
 def timeline(job: object) -> str:
@@ -246,27 +197,29 @@ def measure(args: argparse.Namespace, data: Path, env: dict[str, str]) -> dict[s
     model_path = build_model(data)
     inputs = {fmt: build_input(data, args.rows, fmt) for fmt in ("parquet", "csv")}
     big = build_input(data, args.big_rows, "parquet")
+    settle([*inputs.values(), big])
     setup_django(env)
     model, logs, results = publish(model_path), data / "logs", {}
     logs.mkdir()
     for fmt, path in inputs.items():
-        ref = max(run_reference(path, model_path) for _ in range(args.repeat))
-        workers = start_workers(1, env, logs)
-        first, registered = run_job(model, path=path)  # registers the input (copy + plan) and warms the worker
-        one, ones, one_time = best_rate(model, first, args.repeat)
-        stop_workers(workers)
-        workers = start_workers(2, env, logs)
-        run_job(model, earlier=first)  # both workers load the model
-        two, twos, two_time = best_rate(model, first, args.repeat)
-        stop_workers(workers)
-        results[fmt] = {"reference": ref, "one": one, "two": two, "ones": ones, "twos": twos, "one_time": one_time,
-                        "two_time": two_time, "registered": registered, "chunks": first.chunks.count()}
+        run_reference(path, model_path)  # a first run warms what a first run pays for, and is not counted
+        refs = [run_reference(path, model_path) for _ in range(args.repeat)]
+        ref = max(rate for rate, _ in refs)
+        with running_workers(1, env, logs) as workers:
+            first, registered = run_job(model, path=path)  # registers the input (copy, plan), warms the worker
+            settle()  # the copy in artifact storage is written out before anything is timed
+            one, ones, one_time = best_rate(model, first, args.repeat, workers)
+        with running_workers(2, env, logs) as workers:
+            run_job(model, earlier=first)  # both workers load the model
+            two, twos, two_time = best_rate(model, first, args.repeat, workers)
+        results[fmt] = {"reference": ref, "refs": refs, "one": one, "two": two, "ones": ones, "twos": twos,
+                        "one_time": one_time, "two_time": two_time, "registered": registered,
+                        "chunks": first.chunks.count()}
     results["rss"] = {}
     for path in (inputs["parquet"], big):
-        (worker,) = start_workers(1, env, logs)  # a fresh process for each, so its peak is this job's
-        job, _ = run_job(model, path=path)
-        results["rss"][job.rows_total] = peak_rss(worker.pid)
-        stop_workers([worker])
+        with running_workers(1, env, logs) as (worker,):  # a fresh process each: its peak is this job's
+            job, _ = run_job(model, path=path)
+            results["rss"][job.rows_total] = peak_rss(worker.pid)
     return results
 
 
@@ -284,8 +237,9 @@ def report(args: argparse.Namespace, results: dict) -> bool:
         one, two = r["one"] / r["reference"], r["two"] / r["reference"]
         print(f"{fmt:8} {r['reference']:>17,.0f} {r['one']:>16,.0f} {one:>6.2f} {r['two']:>17,.0f} {two:>6.2f}"
               f"  {r['chunks']:>6}  {r['registered']:.2f} s (copy, plan, first job)")
-        print(f"         runs: 1 worker {', '.join(f'{x:,.0f}' for x in r['ones'])}; "
-              f"2 workers {', '.join(f'{x:,.0f}' for x in r['twos'])}")
+        for label, runs in (("reference", r["refs"]), ("1 worker", r["ones"]), ("2 workers", r["twos"])):
+            shown = ", ".join(f"{rate:,.0f} ({others:.2f})" for rate, others in runs)
+            print(f"         {label} runs, rows/s (cores other processes used): {shown}")
         print(f"         best 1-worker job: {r['one_time']}; 2 workers: {r['two_time']}")
         print(f"  {verdict(one >= 0.70)} {fmt}: one worker >= 0.70 x reference ({one:.2f})")
         print(f"  {verdict(two >= 1.30)} {fmt}: two workers >= 1.3 x reference ({two:.2f})")
@@ -300,9 +254,6 @@ def report(args: argparse.Namespace, results: dict) -> bool:
 
 def main(argv: list[str]) -> int:
     args = options(argv)
-    if args.reference:
-        reference(Path(args.reference[0]), Path(args.reference[1]))
-        return 0
     data = Path(tempfile.mkdtemp(prefix="modelyard-bench-batch-"))
     env = {"DATABASE_URL": args.database_url, "REDIS_URL": args.redis_url, "MODELYARD_DATA_DIR": str(data),
            "MODELYARD_CELERY_QUEUE": "bench-batch", "MODELYARD_ENV": "development", "DEBUG": "false",

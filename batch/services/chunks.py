@@ -174,6 +174,8 @@ def _runtime(plan: JobPlan) -> Any:
         raise ChunkFailed(f"{exc}; version {plan.version.version} was taken out of service") from None
     except RuntimeLoadError as exc:
         raise ChunkFailed(f"The model cannot be loaded: {exc.message}") from None
+    except FileNotFoundError:
+        raise ChunkFailed(f"The file of version {plan.version.version} is not in artifact storage") from None
 
 
 def _compute(plan: JobPlan, chunk: Chunk) -> ChunkResult:

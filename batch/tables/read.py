@@ -5,7 +5,6 @@ their feature columns as Arrow arrays, the id column if any, and the problems fo
 (rows that did not parse at all carry no position; cells that are not numbers carry theirs).
 """
 
-import io
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -69,10 +68,11 @@ def read_chunk(fmt: str, path: Path, spec: ChunkSpec, layout: Layout, batch_rows
         yield _jsonl(path, spec, layout)
 
 
-def _slice(path: Path, spec: ChunkSpec) -> bytes:
-    with path.open("rb") as handle:
-        handle.seek(spec.start)
-        return handle.read(spec.end - spec.start)
+def _slice(path: Path, spec: ChunkSpec) -> pa.Buffer:
+    """The chunk's bytes as a view of the memory-mapped file: no copy, and no fresh pages to fault in."""
+    with pa.memory_map(str(path)) as source:
+        source.seek(spec.start)
+        return source.read_buffer(spec.end - spec.start)
 
 
 # --- Parquet: whole row groups, streamed --------------------------------------------------------
@@ -121,7 +121,7 @@ def _empty_lines(table: pa.Table, rows: np.ndarray) -> list[Problem]:
     return [Problem(int(rows[i]), "empty_line", "The line has no values", None, int(i)) for i in np.flatnonzero(empty)]
 
 
-def _parse_csv(data: bytes, layout: Layout, kind: pa.DataType) -> tuple[pa.Table, list[tuple[int, int]]]:
+def _parse_csv(data: pa.Buffer, layout: Layout, kind: pa.DataType) -> tuple[pa.Table, list[tuple[int, int]]]:
     skipped: list[tuple[int, int]] = []
 
     def invalid(row: pcsv.InvalidRow) -> str:
@@ -132,7 +132,7 @@ def _parse_csv(data: bytes, layout: Layout, kind: pa.DataType) -> tuple[pa.Table
     if layout.id_column:
         types[layout.id_column] = pa.string()
     table = pcsv.read_csv(
-        io.BytesIO(data),
+        pa.BufferReader(data),
         # 1 MiB blocks: parsing stays in the CPU's caches (twice as fast as one block per chunk)
         read_options=pcsv.ReadOptions(column_names=layout.columns, use_threads=False, block_size=1 << 20),
         parse_options=pcsv.ParseOptions(invalid_row_handler=invalid, ignore_empty_lines=False),
@@ -176,7 +176,7 @@ def _jsonl(path: Path, spec: ChunkSpec, layout: Layout) -> Batch:
     values: dict[str, list[object]] = {name: [] for name in layout.features}
     ids: list[str | None] = []
     problems: list[Problem] = []
-    for number, line in enumerate(_slice(path, spec).split(b"\n")[:spec.rows], start=spec.row_start + 1):
+    for number, line in enumerate(_slice(path, spec).to_pybytes().split(b"\n")[:spec.rows], start=spec.row_start + 1):
         record = _object(line, number, problems)
         if record is None:
             continue
