@@ -26,8 +26,8 @@ from batch.files import local_copy
 from batch.models import BatchChunk, BatchJob, ChunkState
 from batch.tests.conftest import parquet_bytes, submit
 from batch.tests.live import start_worker, wait_for_job, wait_until
-from batch.tests.slow_model import looping_onnx
 from conftest import make_version, stop
+from modelkit.tests.looping_model import looping_onnx
 from registry import services as registry
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]

@@ -20,10 +20,8 @@ def version_use_register(check: VersionUse) -> None:
 
 
 def _alias_uses(version: ModelVersion) -> list[str]:
-    query = Q(version=version)
-    if any(field.name == "candidate_version" for field in ModelAlias._meta.get_fields()):
-        query |= Q(candidate_version=version)
-    return [f"alias {name!r}" for name in sorted(ModelAlias.objects.filter(query).values_list("name", flat=True))]
+    aliases = ModelAlias.objects.filter(Q(version=version) | Q(candidate_version=version))
+    return [f"alias {name!r}" for name in sorted(aliases.values_list("name", flat=True))]
 
 
 def version_uses(version: ModelVersion) -> list[str]:

@@ -9,11 +9,11 @@ import orjson
 import pytest
 
 from conftest import make_version
+from modelkit.tests.looping_model import looping_onnx
 from registry import services
 from registry.models import AuditEvent, Role
 from registry.tests.factories import MembershipFactory, RegisteredModelFactory, TeamFactory, UserFactory
 from registry.tokens import RefreshToken
-from serving.tests.looping_model import looping_onnx
 
 LOOP = "/api/v1/models/looper/aliases/production/predict"
 IRIS = "/api/v1/models/iris/aliases/production/predict"

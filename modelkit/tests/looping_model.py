@@ -1,5 +1,9 @@
-"""A real ONNX model that takes its time: it loops as often as the largest input value says, so a
-chunk of rows valued 300,000 keeps a worker busy for a fraction of a second (long enough to kill it)."""
+"""An ONNX model that validates fine but loops as many times as its largest input value says.
+
+The attack of the isolation issue: one row with a large value keeps onnxruntime busy for as long as
+the caller likes, unless the run is stopped at its deadline. Batch fault tests use it too: rows valued
+300,000 keep a worker busy long enough to kill it mid-chunk.
+"""
 
 import onnx
 from onnx import TensorProto as T
@@ -7,9 +11,10 @@ from onnx import helper as h
 
 
 def looping_onnx(features: int = 4) -> bytes:
-    """One float input (rows x features); output ``predictions`` = the loop count, row by row."""
+    """One float input (rows x features); output ``predictions`` = the trip count, row by row."""
     body = h.make_graph(
-        [h.make_node("Identity", ["cond_in"], ["cond_out"]), h.make_node("Add", ["v_in", "one"], ["v_out"])],
+        [h.make_node("Identity", ["cond_in"], ["cond_out"]),
+         h.make_node("Add", ["v_in", "one"], ["v_out"])],
         "body",
         [h.make_tensor_value_info("i", T.INT64, []), h.make_tensor_value_info("cond_in", T.BOOL, []),
          h.make_tensor_value_info("v_in", T.FLOAT, [])],
