@@ -198,7 +198,8 @@ def database_url() -> str:
 def process_env(**extra: str) -> dict[str, str]:
     """The environment a child process needs to share this test's database, broker and files."""
     return {**os.environ, "DATABASE_URL": database_url(), "MODELYARD_DATA_DIR": str(settings.DATA_DIR),
-            "MODELYARD_CELERY_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE, **extra}
+            "MODELYARD_CELERY_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
+            "MODELYARD_CACHE_PREFIX": settings.CACHES["default"].get("KEY_PREFIX", ""), **extra}
 
 
 def stop(process: subprocess.Popen) -> None:

@@ -138,10 +138,9 @@ else:
 CELERY_TASK_DEFAULT_QUEUE = env_str(
     "MODELYARD_CELERY_QUEUE", f"modelyard-test-{os.getpid()}" if TESTING else "modelyard"
 )
-if TESTING:
-    # Test runs side by side share Redis: each keeps its own cache keys (the processes it starts get
-    # its queue name, so they share this prefix with it).
-    CACHES["default"]["KEY_PREFIX"] = CELERY_TASK_DEFAULT_QUEUE
+# Test runs side by side share Redis: each keeps its own cache keys, and passes the prefix to the
+# worker and web processes it starts (conftest.process_env), so they share the keys with it.
+CACHES["default"]["KEY_PREFIX"] = env_str("MODELYARD_CACHE_PREFIX", CELERY_TASK_DEFAULT_QUEUE if TESTING else "")
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
