@@ -272,3 +272,38 @@ class PromotionRequest(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.model.name}@{self.alias} -> v{self.version.version}"
+
+
+TOKEN_NAME_VALIDATOR = RegexValidator(
+    r"^[a-z0-9][a-z0-9._-]{0,49}$",
+    "Use 1-50 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit.",
+)
+
+
+class ServiceToken(models.Model):
+    """A team's API token for automation (CI): a service account with one membership, and a long-lived JWT.
+
+    The account is a user of its own (no password, member of this team only, with ``role``), so every
+    route authorizes it exactly as a member; the token is an access JWT for that account whose id
+    (``jti``) is all that is stored. Revoking deactivates the account. See registry/services/service_tokens.py.
+    """
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="service_tokens")
+    account = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="service_token")
+    name = models.CharField(max_length=50, validators=[TOKEN_NAME_VALIDATOR])
+    role = models.CharField(max_length=20, choices=Role.choices)
+    jti = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["team", "name"], condition=models.Q(revoked_at__isnull=True),
+                                               name="uniq_live_service_token_name")]
+
+    def __str__(self) -> str:
+        return f"{self.team.slug}/{self.name} ({self.role})"
