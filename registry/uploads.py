@@ -1,10 +1,15 @@
 """Upload handling: stream to a temporary file, hashing and counting on the way."""
 
 import hashlib
+from collections.abc import Callable
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.files.uploadedfile import TemporaryUploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload, TemporaryFileUploadHandler
+from django.http import HttpRequest
+
+from core.errors import ModelyardError, PayloadTooLarge
 
 
 class HashedUploadedFile(TemporaryUploadedFile):
@@ -48,3 +53,52 @@ def uploaded_file_from_bytes(name: str, data: bytes) -> HashedUploadedFile:
     upload.seek(0)
     upload.sha256 = hashlib.sha256(data).hexdigest()
     return upload
+
+
+# --- Reading a multipart body: one set of rules for the API's uploads, batch submits and the console -----------
+
+def body_read(http: HttpRequest, parse: Callable[[], object]) -> None:
+    """Parse the body now (``parse``: DRF's ``request.data`` or Django's ``request.FILES``), turning every way
+    it can be cut short or overlong into a 4xx; a refused request's temporary upload is deleted at once."""
+    _refuse_oversized(http)
+    try:
+        parse()
+    except Exception as exc:
+        uploads_discard(http)
+        error = _client_error(exc)
+        if error is None:
+            raise
+        raise error from None
+    _refuse_oversized(http)
+
+
+def uploads_discard(http: HttpRequest) -> None:
+    # Closing a temporary upload deletes it now, rather than whenever the objects are collected.
+    for handler in getattr(http, "upload_handlers", []):
+        partial = getattr(handler, "file", None)
+        if partial is not None:
+            partial.close()
+    files = getattr(http, "_files", None)
+    for upload in files.values() if files is not None else []:
+        upload.close()
+
+
+def _client_error(exc: Exception) -> ModelyardError | None:
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        return ModelyardError(f"Too many form fields or files: {exc}", code="too_many_parts")
+    if isinstance(exc, RequestDataTooBig):
+        return PayloadTooLarge("The form fields are larger than allowed")
+    if isinstance(exc, OSError):  # the client went away mid-upload (gunicorn raises an IOError subclass)
+        return ModelyardError("The upload ended before the whole body arrived", field="file",
+                              code="upload_incomplete")
+    return None
+
+
+def _refuse_oversized(http: HttpRequest) -> None:
+    limit = settings.MODELYARD_MAX_UPLOAD_BYTES
+    declared = http.META.get("CONTENT_LENGTH") or "0"
+    too_large = getattr(http, "modelyard_upload_too_large", False)
+    # A little slack over the limit for the multipart envelope around the file itself.
+    if too_large or (declared.isdigit() and int(declared) > limit + 64 * 1024):
+        uploads_discard(http)
+        raise PayloadTooLarge(f"The upload exceeds the limit of {limit} bytes", field="file")

@@ -1,5 +1,3 @@
-from django.conf import settings
-from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.db.models import Prefetch, QuerySet
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
@@ -9,7 +7,6 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.errors import ModelyardError, PayloadTooLarge
 from registry import services
 from registry.api.base import ApiView, ListView, client_ip
 from registry.api.filters import ModelVersionFilter, RegisteredModelFilter
@@ -25,6 +22,7 @@ from registry.models import ModelAlias, ModelVersion, Role
 from registry.permissions import require_role, require_team
 from registry.selectors import model_get_for_user, models_visible, version_get
 from registry.services.deletion import version_delete
+from registry.uploads import body_read
 
 _ALIASES = Prefetch("aliases", queryset=ModelAlias.objects.select_related("version"))
 
@@ -81,9 +79,7 @@ class VersionListView(ListView):
     def post(self, request: Request, name: str) -> Response:
         """Multipart upload: ``file`` plus optional sha256, signature, input_example, metrics, ..."""
         model = model_get_for_user(user=request.user, name=name, role=Role.MAINTAINER)
-        _refuse_oversized(request)
-        _read_multipart(request)
-        _refuse_oversized(request)
+        body_read(request._request, lambda: request.data)
         data = self.valid_data(VersionUploadSerializer)
         upload = data.pop("file")
         meta = services.VersionMetadata(**data, idempotency_key=request.META.get("HTTP_IDEMPOTENCY_KEY"))
@@ -92,46 +88,6 @@ class VersionListView(ListView):
         replayed = getattr(version, "replayed", False)
         return Response(ModelVersionSerializer(version).data,
                         status=status.HTTP_200_OK if replayed else status.HTTP_201_CREATED)
-
-
-def _read_multipart(request: Request) -> None:
-    """Parse now, turning every way a body can be cut short or overlong into a 4xx."""
-    try:
-        _ = request.data
-    except Exception as exc:
-        _discard_partial_files(request)
-        error = _client_error(exc)
-        if error is None:
-            raise
-        raise error from None
-
-
-def _discard_partial_files(request: Request) -> None:
-    # Closing a temporary upload deletes it at once, rather than whenever the objects are collected.
-    for handler in request._request.upload_handlers:
-        partial = getattr(handler, "file", None)
-        if partial is not None:
-            partial.close()
-
-
-def _client_error(exc: Exception) -> ModelyardError | None:
-    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
-        return ModelyardError(f"Too many form fields or files: {exc}", code="too_many_parts")
-    if isinstance(exc, RequestDataTooBig):
-        return PayloadTooLarge("The form fields are larger than allowed")
-    if isinstance(exc, OSError):  # the client went away mid-upload (gunicorn raises an IOError subclass)
-        return ModelyardError("The upload ended before the whole body arrived", field="file",
-                              code="upload_incomplete")
-    return None
-
-
-def _refuse_oversized(request: Request) -> None:
-    limit = settings.MODELYARD_MAX_UPLOAD_BYTES
-    declared = request.META.get("CONTENT_LENGTH") or "0"
-    too_large = getattr(request._request, "modelyard_upload_too_large", False)
-    # A little slack over the limit for the multipart envelope around the file itself.
-    if too_large or (declared.isdigit() and int(declared) > limit + 64 * 1024):
-        raise PayloadTooLarge(f"The upload exceeds the limit of {limit} bytes", field="file")
 
 
 class VersionDetailView(ApiView):
