@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/v1/", include("serving.api.urls")),
     path("v2", v2.ServerMetadataView.as_view(), name="v2-server"),
     path("v2/", include("serving.api.v2_urls")),
+    path("v1/", include("serving.api.v1_urls")),  # TensorFlow Serving / KServe v1
     path("admin/", admin.site.urls),
     path("api/auth/token", auth_views.TokenObtainView.as_view(), name="token-obtain"),
     path("api/auth/token/refresh", auth_views.TokenRefreshView.as_view(), name="token-refresh"),

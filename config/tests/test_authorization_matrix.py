@@ -16,7 +16,7 @@ from registry import services
 from registry.models import AuditEvent, Membership, ModelAlias, ModelVersion, PromotionRequest, RegisteredModel, Team
 
 VALUES = {"name": "iris", "number": "1", "version": "1", "alias": "production", "slug": "acme",
-          "username": "vera-viewer"}
+          "username": "vera-viewer", "label": "production"}
 ROW = [[5.1, 3.5, 1.4, 0.2]]
 V2 = {"inputs": [{"name": "input-0", "shape": [1, 4], "datatype": "FP32", "data": ROW}]}
 # A batch job of team acme (created by the world below) for the batch routes' job_id.
@@ -37,6 +37,9 @@ BODIES: dict[str, Any] = {
     "api/v1/models/<str:name>/aliases/<str:alias>/invocations": {"instances": ROW},
     "v2/models/<str:name>/infer": V2,
     "v2/models/<str:name>/versions/<str:version>/infer": V2,
+    "v1/models/<str:name>:predict": {"instances": ROW},
+    "v1/models/<str:name>/versions/<str:version>:predict": {"inputs": ROW},
+    "v1/models/<str:name>/labels/<str:label>:predict": {"instances": ROW},
 }
 # Lists answer 200 with only what the caller may see; creating your own team is open to anyone.
 OWN_SCOPE = {("get", "api/v1/teams"), ("get", "api/v1/models"), ("get", "api/v1/audit"), ("get", "api/v1/promotions"),
@@ -46,7 +49,7 @@ OWN_SCOPE.add(("get", "api/v1/batch-jobs"))
 # Batch jobs are predictions too: predictors submit and cancel them, viewers cannot.
 BATCH = {"api/v1/batch-jobs", "api/v1/batch-jobs/<uuid:job_id>/cancel"}
 WRITES = ["post", "put", "patch", "delete"]
-API = [r for r in all_routes() if r.startswith(("api/v1/", "v2/")) and r not in PUBLIC]
+API = [r for r in all_routes() if r.startswith(("api/v1/", "v2/", "v1/")) and r not in PUBLIC]
 
 
 def state() -> tuple:

@@ -10,6 +10,8 @@ from config.serving_handler import serving_path
 @pytest.mark.parametrize("path", [
     "/api/v1/models/iris/aliases/production/predict", "/api/v1/models/iris/versions/3/predict",
     "/api/v1/models/iris/aliases/production/invocations", "/v2", "/v2/health/ready", "/v2/models/iris/infer",
+    "/v1/models/iris:predict", "/v1/models/iris/versions/3:predict", "/v1/models/iris/labels/production:predict",
+    "/v1/models/iris",
 ])
 def test_serving_paths_take_the_lean_handler(path):
     assert serving_path().match(path)
@@ -18,6 +20,7 @@ def test_serving_paths_take_the_lean_handler(path):
 @pytest.mark.parametrize("path", [
     "/api/v1/models", "/api/v1/models/iris", "/api/v1/models/iris/versions", "/admin/", "/api/auth/token",
     "/api/v1/models/iris/aliases/production", "/v2x", "/api/v1/models/iris/versions/3/predict/extra",
+    "/v1/models", "/v1x/models/iris:predict",
 ])
 def test_everything_else_takes_the_full_stack(path):
     assert not serving_path().match(path)

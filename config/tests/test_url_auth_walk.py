@@ -12,6 +12,7 @@ def test_the_walk_finds_the_api():
     assert "api/v1/models/<str:name>/versions" in ROUTES
     assert "api/v1/models/<str:name>/aliases/<str:alias>/predict" in ROUTES
     assert "v2/models/<str:name>/infer" in ROUTES
+    assert "v1/models/<str:name>:predict" in ROUTES
 
 
 def test_every_public_route_still_exists():
