@@ -35,14 +35,20 @@ def _check_rows(rows: list[Any]) -> None:
         raise _bad(f"The batch has {len(rows)} rows; the limit is {_max_rows()}", "too_many_rows")
 
 
-def _records(records: list[Any], columns: list[str] | None) -> dict[str, list[Any]]:
-    if not columns:
-        raise _bad("Records need a model whose signature names its columns; send rows instead")
+def _records(records: list[Any], columns: list[str] | None) -> dict[str, list[Any]] | list[list[Any]]:
+    """Records by the signature's column names; without names, in the records' own key order, as MLflow's
+    scoring server builds its DataFrame (every record must then name the same columns)."""
     if not isinstance(records, list):
         raise _bad("dataframe_records must be a list of objects")
     _check_rows(records)
     if not all(isinstance(record, dict) for record in records):
         raise _bad("dataframe_records must be a list of objects")
+    if not columns:
+        names = list(records[0]) if records else []
+        if any(record.keys() != records[0].keys() for record in records):
+            raise _bad(f"Every record must name the same columns as the first one: {names[:20]}")
+        return [list(record.values()) if list(record) == names else [record[n] for n in names]
+                for record in records]
     try:
         return {name: [record[name] for record in records] for name in columns}
     except KeyError as exc:

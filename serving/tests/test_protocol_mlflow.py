@@ -66,6 +66,21 @@ def test_bad_mlflow_payloads_are_400(as_user, teammate, named_iris, payload):
     assert response.json()["error"]["field"] == "inputs"
 
 
-def test_records_need_a_signature_with_column_names(as_user, teammate, ready_iris):
-    response = as_user(teammate).post(URL, {"dataframe_records": [{"a": 1}]}, format="json")
-    assert response.status_code == 400 and "column" in response.json()["error"]["message"]
+def test_records_without_column_names_take_the_records_order(as_user, teammate, ready_iris):
+    """As MLflow's scoring server does: the DataFrame's columns are the records' keys, in their order."""
+    client = as_user(teammate)
+    records = [{"w": 5.1, "x": 3.5, "y": 1.4, "z": 0.2}, {"w": 6.7, "x": 3.0, "y": 5.2, "z": 2.3}]
+    response = client.post(URL, {"dataframe_records": records}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json() == {"predictions": [0, 2]}
+    # A later record listing the same keys in another order still lands each value in its column.
+    shuffled = [records[0], {"z": 2.3, "y": 5.2, "x": 3.0, "w": 6.7}]
+    assert client.post(URL, {"dataframe_records": shuffled}, format="json").json() == {"predictions": [0, 2]}
+    assert client.post(URL, {"instances": records}, format="json").json() == {"predictions": [0, 2]}
+
+
+@pytest.mark.parametrize("records", [[{"a": 1}], [{"a": 1, "b": 2, "c": 3, "d": 4}, {"a": 1, "b": 2, "c": 3, "e": 4}],
+                                     [{"a": 1, "b": 2, "c": 3, "d": "x"}]])
+def test_records_without_column_names_must_fit(as_user, teammate, ready_iris, records):
+    response = as_user(teammate).post(URL, {"dataframe_records": records}, format="json")
+    assert response.status_code == 400 and response.json()["error"]["field"] == "inputs"
