@@ -404,6 +404,10 @@ SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", PRODUCTION)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if PRODUCTION else 0, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION
 SECURE_HSTS_PRELOAD = PRODUCTION
+# Where the redirect sends plain HTTP when HTTPS listens on another port than 443 (make stack: 127.0.0.1:8443).
+SECURE_SSL_HOST = env_str("SECURE_SSL_HOST", "") or None
+# Probes and scrapes reach a web process directly over the internal network, never through TLS: not redirected.
+SECURE_REDIRECT_EXEMPT = [r"^(healthz|readyz|metrics)$"]
 if env_bool("MODELYARD_BEHIND_PROXY", PRODUCTION):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 

@@ -54,7 +54,7 @@ def test_hsts_is_sent_over_tls_in_production_settings(client, db, settings):
     settings.SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     response = client.get("/healthz", secure=True)
     assert response["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
-    assert client.get("/healthz").status_code == 301  # plain HTTP is redirected to HTTPS
+    assert client.get("/api/docs").status_code == 301  # plain HTTP is redirected to HTTPS (probes are exempt)
 
 
 def test_the_api_docs_need_no_inline_script(client, db):
