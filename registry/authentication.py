@@ -7,6 +7,9 @@ is cached per process, dropped through the bus when the user, a membership or th
 changes, and reloaded after ``MODELYARD_CALLER_CACHE_SECONDS`` whatever the bus says, so a bulk
 UPDATE or a lost message is also seen within that time. Steady state costs no SQL within that window.
 
+A team's service token is an access token of its service account, so it takes this same path; its
+last use is noted in the shared cache at most once a minute per process (``registry.tokens``).
+
 ``request.user`` is the user row loaded lazily (routes that need it pay one query, as with simplejwt);
 ``request.auth`` is a :class:`Grant`, which the predict routes use without touching the database.
 """
@@ -31,7 +34,7 @@ from core import bus
 from core.errors import UNAUTHENTICATED
 from registry.models import Membership, Role
 from registry.permissions import check_role
-from registry.tokens import VERSION_CLAIM, token_backend, token_version
+from registry.tokens import SERVICE_CLAIM, VERSION_CLAIM, note_service_use, token_backend, token_version
 
 
 def NotAuthenticated(message: str) -> AuthenticationFailed:  # noqa: N802  (reads as the exception it makes)
@@ -126,6 +129,8 @@ class TokenAuthentication(BaseAuthentication):
             raise NotAuthenticated(UNAUTHENTICATED)
         claims = verified_claims(token)
         caller = caller_for(claims)
+        if SERVICE_CLAIM in claims:  # a team's service token (services/service_tokens.py): note its use
+            note_service_use(str(claims.get(jwt_settings.api_settings.JTI_CLAIM)))
         user = SimpleLazyObject(lambda: get_user_model().objects.get(pk=caller.user_id))
         return user, Grant(caller, claims)
 

@@ -3,6 +3,7 @@
 from collections.abc import Iterable
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from core.errors import NotFound
 from registry.models import (
@@ -13,9 +14,11 @@ from registry.models import (
     PromotionRequest,
     PromotionStatus,
     RegisteredModel,
+    ServiceToken,
     Team,
 )
 from registry.permissions import User, require_role
+from registry.tokens import service_last_used
 
 
 def teams_visible(user: User) -> QuerySet[Team]:
@@ -94,3 +97,20 @@ def promotion_approved_for(*, model: RegisteredModel, alias: str, version: Model
     return PromotionRequest.objects.filter(
         model=model, alias=alias, version=version, purpose=PromotionPurpose.ROLLOUT,
         status=PromotionStatus.APPROVED, consumed_at__isnull=True).order_by("-decided_at").first()
+
+
+def service_tokens_for_team(*, team: Team) -> list[ServiceToken]:
+    """A team's service tokens, newest first, revoked ones included, in one query and one cache read.
+
+    Each row carries ``last_used_at`` (to within a minute, from the shared cache; None if never seen) and
+    ``state`` ("active", "expired" or "revoked"). Never the secret: nothing stores it.
+    """
+    tokens = list(ServiceToken.objects.filter(team=team).select_related("team", "account", "created_by", "revoked_by")
+                  .order_by("-created_at", "-id"))
+    used = service_last_used([t.jti for t in tokens])
+    now = timezone.now()
+    for token in tokens:
+        token.last_used_at = used.get(token.jti)
+        token.state = ("revoked" if token.revoked_at else
+                       "expired" if token.expires_at and token.expires_at <= now else "active")
+    return tokens

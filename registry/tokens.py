@@ -10,12 +10,15 @@ The token backend is built from simplejwt's settings at call time (not frozen at
 RS256/ES256 with ``VERIFYING_KEY``, ``JWK_URL``, issuer, audience and leeway apply to every route.
 """
 
+import logging
 import time
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.utils.crypto import salted_hmac
 from rest_framework_simplejwt import serializers as jwt_serializers
 from rest_framework_simplejwt import settings as jwt_settings
@@ -27,6 +30,13 @@ from registry.models import TokenState
 
 VERSION_CLAIM = "tv"
 SESSION_CLAIM = "sat"
+# Service-account tokens (registry/services/service_tokens.py) name their ServiceToken row.
+SERVICE_CLAIM = "stk"
+# A service token's last use is noted in the shared cache at most this often per process: no SQL on any route.
+LAST_USED_EVERY_SECONDS = 60.0
+_LAST_USED_KEEP_SECONDS = 90 * 86400
+_noted: dict[str, float] = {}
+logger = logging.getLogger(__name__)
 
 
 def token_version(password: str, generation: int) -> str:
@@ -95,3 +105,28 @@ class TokenRefreshSerializer(jwt_serializers.TokenRefreshSerializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
         check_refresh(self.token_class(attrs["refresh"]))
         return super().validate(attrs)
+
+
+def _last_used_key(jti: str) -> str:
+    return f"modelyard:service-token:last-used:{jti}"
+
+
+def note_service_use(jti: str) -> None:
+    """Remember when a service token was last used (to within a minute), without touching the database."""
+    now = time.monotonic()
+    if now - _noted.get(jti, -LAST_USED_EVERY_SECONDS) < LAST_USED_EVERY_SECONDS:
+        return
+    if len(_noted) > 10_000:
+        _noted.clear()
+    _noted[jti] = now
+    try:
+        cache.set(_last_used_key(jti), time.time(), timeout=_LAST_USED_KEEP_SECONDS)
+    except Exception:  # a cache outage must not refuse a valid token
+        logger.warning("could not note the use of service token %s", jti, exc_info=True)
+
+
+def service_last_used(jtis: list[str]) -> dict[str, datetime]:
+    """When each of these service tokens (by ``jti``) was last used, as far as the cache remembers (one read)."""
+    found = cache.get_many([_last_used_key(jti) for jti in jtis]) if jtis else {}
+    return {jti: datetime.fromtimestamp(found[_last_used_key(jti)], tz=UTC)
+            for jti in jtis if _last_used_key(jti) in found}

@@ -1,12 +1,22 @@
 from django.urls import path
 
-from registry.api import views_aliases, views_models, views_promotions, views_teams, views_versions_lifecycle
+from registry.api import (
+    views_aliases,
+    views_models,
+    views_promotions,
+    views_teams,
+    views_tokens,
+    views_versions_lifecycle,
+)
 
 urlpatterns = [
     path("teams", views_teams.TeamListView.as_view(), name="team-list"),
     path("teams/<slug:slug>", views_teams.TeamDetailView.as_view(), name="team-detail"),
     path("teams/<slug:slug>/members", views_teams.MemberListView.as_view(), name="member-list"),
     path("teams/<slug:slug>/members/<str:username>", views_teams.MemberDetailView.as_view(), name="member-detail"),
+    path("teams/<slug:slug>/tokens", views_tokens.ServiceTokenListView.as_view(), name="service-token-list"),
+    path("teams/<slug:slug>/tokens/<int:token_id>", views_tokens.ServiceTokenDetailView.as_view(),
+         name="service-token-detail"),
     path("models", views_models.ModelListView.as_view(), name="model-list"),
     path("models/<str:name>", views_models.ModelDetailView.as_view(), name="model-detail"),
     path("models/<str:name>/versions", views_models.VersionListView.as_view(), name="version-list"),

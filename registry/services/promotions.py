@@ -33,6 +33,7 @@ from registry.permissions import User, require_role
 from registry.selectors import promotion_is_current
 from registry.services.aliases import _alias_move, _check_alias_name, _locked_model, _promotion_stale
 from registry.services.audit import audit_record
+from registry.services.service_tokens import refuse_service_account
 
 REASON_MAX_CHARS = 2000
 
@@ -127,6 +128,7 @@ def _locked_open(promotion: PromotionRequest, verb: str) -> tuple[RegisteredMode
 
 def _check_reviewer(actor: User, model: RegisteredModel, promotion: PromotionRequest) -> None:
     require_role(actor, model.team_id, Role.MAINTAINER, what=f"Promotion request {promotion.pk} not found")
+    refuse_service_account(actor, "decide promotion requests: four eyes means two people")
     if actor.pk == promotion.requested_by_id:
         raise Forbidden("Four eyes: a promotion request is decided by someone other than its requester",
                         code="own_request")

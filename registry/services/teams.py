@@ -2,13 +2,15 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from core.errors import Conflict, ModelyardError, NotFound
-from registry.models import Membership, Role, Team
+from registry.models import Membership, Role, ServiceToken, Team
 from registry.permissions import User
 from registry.services.audit import audit_record
+from registry.services.service_tokens import refuse_service_account, refuse_service_member, service_token_revoke
 
 
 @transaction.atomic
 def team_create(*, actor: User, slug: str, name: str, ip: str | None = None) -> Team:
+    refuse_service_account(actor, "create teams")
     if Team.objects.filter(slug=slug).exists():
         raise Conflict(f"Team {slug!r} already exists", field="slug")
     team = Team.objects.create(slug=slug, name=name or slug)
@@ -41,6 +43,8 @@ def team_delete(*, actor: User, team: Team, ip: str | None = None) -> None:
     if team.models.exists():
         raise Conflict(f"Team {team.slug!r} still has models; move or remove them first", field="team",
                        code="team_not_empty")
+    for token in team.service_tokens.filter(revoked_at__isnull=True):  # no account outlives its team active
+        service_token_revoke(actor=actor, token=token, ip=ip)
     members = dict(team.memberships.values_list("user__username", "role").order_by("user__username"))
     slug = team.slug
     team.memberships.all().delete()
@@ -55,6 +59,7 @@ def membership_set(*, actor: User, team: Team, username: str, role: str, ip: str
     user = get_user_model().objects.filter(username=username, is_active=True).first()
     if user is None:
         raise NotFound(f"User {username!r} not found", field="username")
+    refuse_service_member(user)
     membership = Membership.objects.select_for_update().filter(team=team, user=user).first()
     before = {"role": membership.role} if membership else None
     if membership and membership.role == Role.OWNER and role != Role.OWNER:
@@ -74,6 +79,7 @@ def membership_remove(*, actor: User, team: Team, username: str, ip: str | None 
     membership = Membership.objects.select_for_update().filter(team=team, user__username=username).first()
     if membership is None:
         raise NotFound(f"{username!r} is not a member of {team.slug!r}", field="username")
+    refuse_service_member(membership.user)
     if membership.role == Role.OWNER:
         _keep_an_owner(team, excluding=membership)
     membership.delete()
@@ -82,6 +88,8 @@ def membership_remove(*, actor: User, team: Team, username: str, ip: str | None 
 
 
 def _keep_an_owner(team: Team, *, excluding: Membership) -> None:
-    owners = Membership.objects.select_for_update().filter(team=team, role=Role.OWNER).exclude(pk=excluding.pk)
+    # A service token is no owner: the team needs a person who can manage it.
+    owners = (Membership.objects.select_for_update().filter(team=team, role=Role.OWNER)
+              .exclude(pk=excluding.pk).exclude(user__in=ServiceToken.objects.values("account")))
     if not owners.exists():
         raise ModelyardError("A team must keep at least one owner", field="role", code="last_owner")
