@@ -83,6 +83,9 @@ class ModelFormat(models.TextChoices):
     SKOPS = "skops"
     PICKLE = "pickle"
     JOBLIB = "joblib"
+    XGBOOST = "xgboost"
+    LIGHTGBM = "lightgbm"
+    TORCHSCRIPT = "torchscript"
 
 
 UNSAFE_FORMATS = _KIT_UNSAFE  # one list, the kit's
