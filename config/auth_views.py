@@ -195,7 +195,11 @@ class TokenRevokeView(_Throttled, jwt_views.TokenBlacklistView):
 def lockout_response(request: HttpRequest, original: HttpResponse | None, credentials: Any) -> HttpResponse:
     wait = getattr(request, "modelyard_retry_after", None)
     code, message = ("slowed_down", SLOWED) if wait else ("locked_out", LOCKED)
-    if request.path.startswith("/admin/"):
+    if request.path.startswith("/console/"):
+        from console.views.auth import locked_out
+
+        response = locked_out(request, message)
+    elif request.path.startswith("/admin/"):
         response = HttpResponse(message, status=429, content_type="text/plain")
     else:
         response = JsonResponse(envelope(code, message), status=429)

@@ -51,6 +51,9 @@ INSTALLED_APPS = [
     "serving",
     "batch",
     "rollouts",
+    # The console team members use every day (console/); the Django admin stays a staff tool.
+    "django_htmx",
+    "console",
 ]
 
 MIDDLEWARE = [
@@ -63,6 +66,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.middleware.SecurityHeadersMiddleware",
     # Last, so that it sees lockouts flagged by the authentication backend on the way out.
@@ -397,6 +401,9 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["BatchFileFormatEnum"
 SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
 SESSION_COOKIE_HTTPONLY = True
+# The console's sign-in (console/views/auth.py): session login through the same lockout as the token endpoint.
+LOGIN_URL = "console:login"
+LOGIN_REDIRECT_URL = "console:home"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 from django_prometheus import exports
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import AllowAny
@@ -19,6 +20,8 @@ urlpatterns = [
     path("v2/", include("serving.api.v2_urls")),
     path("v1/", include("serving.api.v1_urls")),  # TensorFlow Serving / KServe v1
     path("admin/", admin.site.urls),
+    path("console/", include("console.urls")),
+    path("", RedirectView.as_view(pattern_name="console:home"), name="root"),
     path("api/auth/token", auth_views.TokenObtainView.as_view(), name="token-obtain"),
     path("api/auth/token/refresh", auth_views.TokenRefreshView.as_view(), name="token-refresh"),
     path("api/auth/token/revoke", auth_views.TokenRevokeView.as_view(), name="token-revoke"),

@@ -99,7 +99,7 @@ _FILES = {(200, media): OpenApiResponse(OpenApiTypes.BINARY) for media in MEDIA_
 _GONE = {410: OpenApiResponse(OpenApiTypes.OBJECT, description="Retention removed the file")}
 
 
-def _stream(job: BatchJob, key: str, media_type: str, filename: str, sha256: str) -> FileResponse:
+def job_file_response(job: BatchJob, key: str, media_type: str, filename: str, sha256: str) -> FileResponse:
     if job.expired_at is not None:
         raise _Gone("Retention removed this job's files")
     try:
@@ -125,11 +125,7 @@ class JobOutputView(ApiView):
     @extend_schema(responses={**_FILES, **_GONE})
     def get(self, request: Request, job_id: str) -> Any:
         """The output file, rows in input order; 409 until the job has succeeded."""
-        job = job_get_for_user(user=request.user, job_id=job_id)
-        if not job.output_key and job.expired_at is None:
-            raise _not_yet(job, "an output")
-        return _stream(job, job.output_key, MEDIA_TYPES[job.output_format],
-                       f"{job.model.name}-{job.uuid}.{EXTENSIONS[job.output_format]}", job.output_sha256)
+        return job_file(job_get_for_user(user=request.user, job_id=job_id), "output")
 
 
 class JobErrorsView(ApiView):
@@ -138,14 +134,23 @@ class JobErrorsView(ApiView):
     @extend_schema(responses={(200, MEDIA_TYPES["jsonl"]): OpenApiResponse(OpenApiTypes.BINARY), **_GONE})
     def get(self, request: Request, job_id: str) -> Any:
         """One JSON line per refused row: row, column, code, message (and id); 409 until the job is done."""
-        job = job_get_for_user(user=request.user, job_id=job_id)
-        if not job.errors_key and job.expired_at is None:
-            raise _not_yet(job, "an errors file")
-        return _stream(job, job.errors_key, MEDIA_TYPES["jsonl"], f"{job.model.name}-{job.uuid}-errors.jsonl",
-                       job.errors_sha256)
+        return job_file(job_get_for_user(user=request.user, job_id=job_id), "errors")
 
 
-def _not_yet(job: BatchJob, what: str) -> ModelyardError:
+def job_file(job: BatchJob, which: str) -> FileResponse:
+    """A job's ``output`` (rows in input order) or ``errors`` file: for the API and the console alike."""
+    if which == "output":
+        if not job.output_key and job.expired_at is None:
+            raise job_file_missing(job, "an output")
+        return job_file_response(job, job.output_key, MEDIA_TYPES[job.output_format],
+                                 f"{job.model.name}-{job.uuid}.{EXTENSIONS[job.output_format]}", job.output_sha256)
+    if not job.errors_key and job.expired_at is None:
+        raise job_file_missing(job, "an errors file")
+    return job_file_response(job, job.errors_key, MEDIA_TYPES["jsonl"], f"{job.model.name}-{job.uuid}-errors.jsonl",
+                             job.errors_sha256)
+
+
+def job_file_missing(job: BatchJob, what: str) -> ModelyardError:
     from core.errors import Conflict
 
     if job.status in (JobStatus.QUEUED, JobStatus.RUNNING):

@@ -1,0 +1,156 @@
+/* Modelyard console: the few live parts htmx does not cover. No inline scripts anywhere (CSP script-src 'self'). */
+(function () {
+  "use strict";
+
+  function csrfToken() {
+    var headers = document.body.getAttribute("hx-headers");
+    try { return JSON.parse(headers)["X-CSRFToken"]; } catch (e) { return ""; }
+  }
+
+  /* --- Upload: drag and drop, and a progress bar while the file goes up ------------------------------ */
+  function initUpload() {
+    var form = document.getElementById("upload-form");
+    if (!form) return;
+    var input = document.getElementById("id_file");
+    var zone = document.getElementById("dropzone");
+    var chosen = document.getElementById("chosen");
+    function showChosen() {
+      if (input.files.length) chosen.textContent = input.files[0].name + " (" + input.files[0].size + " bytes)";
+    }
+    input.addEventListener("change", showChosen);
+    ["dragenter", "dragover"].forEach(function (name) {
+      zone.addEventListener(name, function (event) { event.preventDefault(); zone.classList.add("over"); });
+    });
+    ["dragleave", "drop"].forEach(function (name) {
+      zone.addEventListener(name, function () { zone.classList.remove("over"); });
+    });
+    zone.addEventListener("drop", function (event) {
+      event.preventDefault();
+      if (event.dataTransfer.files.length) { input.files = event.dataTransfer.files; showChosen(); }
+    });
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var error = document.getElementById("upload-error");
+      error.textContent = "";
+      if (!input.files.length) { error.textContent = "Choose a model file first."; return; }
+      var bar = document.getElementById("upload-bar"), percent = document.getElementById("upload-percent");
+      var button = document.getElementById("upload-submit");
+      document.getElementById("upload-progress").hidden = false;
+      button.disabled = true;
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", form.action);
+      xhr.setRequestHeader("Accept", "application/json");
+      xhr.setRequestHeader("X-CSRFToken", csrfToken());
+      xhr.upload.addEventListener("progress", function (e) {
+        if (e.lengthComputable) {
+          var value = Math.round(100 * e.loaded / e.total);
+          bar.value = value; percent.textContent = value + "%";
+        }
+      });
+      xhr.addEventListener("load", function () {
+        var body = {};
+        try { body = JSON.parse(xhr.responseText); } catch (e) { body = {}; }
+        if (xhr.status === 201 && body.url) { window.location.assign(body.url); return; }
+        button.disabled = false;
+        var problem = body.error || {message: "The upload failed (HTTP " + xhr.status + ")"};
+        error.textContent = (problem.field ? problem.field + ": " : "") + problem.message;
+      });
+      xhr.addEventListener("error", function () {
+        button.disabled = false; error.textContent = "The connection failed before the upload finished.";
+      });
+      xhr.send(new FormData(form));
+    });
+  }
+
+  /* --- Try it: the real predict route, with a short-lived token of the signed-in user ----------------- */
+  function initTryIt() {
+    var body = document.getElementById("try-body");
+    if (!body) return;
+    var token = null;
+    var answer = document.getElementById("try-answer"), status = document.getElementById("try-status");
+    function getToken() {
+      if (token) return Promise.resolve(token);
+      return fetch(body.dataset.tokenUrl, {method: "POST", headers: {"X-CSRFToken": csrfToken(), "Accept": "application/json"},
+                                           credentials: "same-origin"})
+        .then(function (r) { return r.json(); }).then(function (j) { token = j.access; return token; });
+    }
+    document.getElementById("try-send").addEventListener("click", function () {
+      var started = performance.now();
+      status.textContent = "Sending…";
+      getToken().then(function (access) {
+        return fetch(body.dataset.predictUrl, {method: "POST", body: body.value,
+          headers: {"Content-Type": "application/json", "Authorization": "Bearer " + access}});
+      }).then(function (r) {
+        if (r.status === 401) token = null;
+        return r.text().then(function (text) {
+          var shown = text;
+          try { shown = JSON.stringify(JSON.parse(text), null, 2); } catch (e) { /* not JSON: show as is */ }
+          answer.hidden = false; answer.textContent = shown;
+          answer.dataset.status = r.status;
+          status.textContent = "HTTP " + r.status + " in " + Math.round(performance.now() - started) + " ms";
+        });
+      }).catch(function (e) { status.textContent = "Failed: " + e; });
+    });
+  }
+
+  /* --- Charts (uPlot) ---------------------------------------------------------------------------- */
+  var COLORS = ["#3b5bdb", "#e8590c", "#2f9e44", "#ae3ec9", "#1098ad", "#f08c00"];
+
+  function chartWidth(el) { return Math.max(260, el.clientWidth - 8); }
+
+  function initMetricCharts() {
+    var source = document.getElementById("metric-series");
+    if (!source || typeof uPlot === "undefined") return;
+    var data = JSON.parse(source.textContent);
+    document.querySelectorAll(".metric-chart").forEach(function (el) {
+      var name = el.dataset.metric;
+      new uPlot({width: chartWidth(el), height: 180, scales: {x: {time: false}},
+                 axes: [{label: "version"}, {}],
+                 series: [{label: "version"}, {label: name, stroke: COLORS[0], width: 2, points: {size: 7}}]},
+                [data.versions, data.metrics[name]], el);
+    });
+  }
+
+  function rolloutData(json, kind) {
+    if (kind === "weight") {
+      var w = json.weight, series = [w.t];
+      w.lines.forEach(function (line) { series.push(line.values); });
+      return {data: series, labels: w.lines.map(function (l) { return l.label; })};
+    }
+    var m = json.metrics, rows = [m.t];
+    m[kind].forEach(function (line) { rows.push(line.values); });
+    return {data: rows, labels: m[kind].map(function (l) { return l.label; })};
+  }
+
+  function drawRollout(el, json, kind, height) {
+    var shaped = rolloutData(json, kind);
+    var series = [{}].concat(shaped.labels.map(function (label, i) {
+      return {label: label, stroke: COLORS[i % COLORS.length], width: 2, points: {size: 5}};
+    }));
+    if (el._plot) { el._plot.destroy(); }
+    el._plot = new uPlot({width: chartWidth(el), height: height, series: series}, shaped.data, el);
+    el.dataset.points = String(shaped.data[0].length);
+  }
+
+  function initRolloutCharts() {
+    var charts = document.querySelectorAll(".chart[data-series-url]");
+    if (!charts.length || typeof uPlot === "undefined") return;
+    charts.forEach(function (el) {
+      var kind = el.dataset.kind || "weight", height = parseInt(el.dataset.height || "200", 10);
+      function refresh() {
+        fetch(el.dataset.seriesUrl, {headers: {"Accept": "application/json"}, credentials: "same-origin"})
+          .then(function (r) { return r.ok ? r.json() : null; })
+          .then(function (json) {
+            if (!json) return;
+            drawRollout(el, json, kind, height);
+            if (json.active) setTimeout(refresh, 2000);
+          });
+      }
+      refresh();
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    initUpload(); initTryIt(); initMetricCharts(); initRolloutCharts();
+  });
+})();

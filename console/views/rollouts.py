@@ -1,0 +1,131 @@
+"""Rollouts: start one with sensible defaults, watch it live (chart and decisions), steer it."""
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from console import rollout_series
+from console.base import FormErrors, client_ip, console_view, form_data
+from core.errors import ModelyardError, NotFound
+from registry.models import ModelAlias, ModelVersion, Role, VersionStatus
+from registry.permissions import team_role
+from registry.selectors import model_get_for_user
+from rollouts import services
+from rollouts.api.serializers import RolloutActionSerializer, RolloutCreateSerializer
+from rollouts.models import ACTIVE, RolloutEvent
+from rollouts.selectors import rollout_get, rollouts_visible
+
+DEFAULTS = {"alias": "production", "strategy": "canary", "steps": "10, 50, 100", "step_seconds": "60"}
+GUARDS = ("max_error_rate", "max_p95_ms", "min_requests", "min_agreement")
+
+
+@console_view
+def rollout_list(request: HttpRequest) -> HttpResponse:
+    visible = rollouts_visible(request.user)
+    return render(request, "console/rollouts.html", {"active": list(visible.filter(status__in=ACTIVE)[:100]),
+                                                     "ended": list(visible.exclude(status__in=ACTIVE)[:100])})
+
+
+@console_view
+def rollout_new(request: HttpRequest, name: str) -> HttpResponse:
+    model = model_get_for_user(user=request.user, name=name, role=Role.MAINTAINER)
+    if request.method != "POST":
+        return _form(request, model, DEFAULTS, {})
+    try:
+        data = form_data(RolloutCreateSerializer, _parse(request.POST))
+        rollout = services.rollout_create(actor=request.user, model=model, ip=client_ip(request), **data)
+    except FormErrors as exc:
+        return _form(request, model, request.POST, exc.errors, status=exc.status)
+    except ModelyardError as exc:
+        if exc.status == 404 and exc.field is None:
+            raise
+        return _form(request, model, request.POST, FormErrors.from_service(exc).errors, status=exc.status)
+    messages.success(request, f"Rollout #{rollout.pk} started.")
+    return redirect("console:rollout", name=name, rollout_id=rollout.pk)
+
+
+def _parse(post: Any) -> dict[str, Any]:
+    """Form fields into the API's body: steps as a comma list, each guard its own box (blank: the default)."""
+    steps = [part.strip() for part in post.get("steps", "").split(",") if part.strip()]
+    guards: dict[str, Any] = {}
+    for name in GUARDS:
+        raw = post.get(name, "").strip()
+        if raw:
+            guards[name] = _number(raw, f"guards.{name}")
+    body: dict[str, Any] = {"alias": post.get("alias", ""), "version": post.get("version", ""),
+                            "strategy": post.get("strategy", ""), "steps": steps, "guards": guards,
+                            "allow_breaking": post.get("allow_breaking") == "on", "reason": post.get("reason", "")}
+    if post.get("step_seconds", "").strip():
+        body["step_seconds"] = post["step_seconds"]
+    return body
+
+
+def _number(raw: str, field: str) -> int | float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise FormErrors({field: "Give a number"}) from None
+    return int(value) if value.is_integer() and "." not in raw else value
+
+
+def _form(request: HttpRequest, model: Any, posted: Any, errors: dict[str, str], status: int = 200) -> HttpResponse:
+    versions = ModelVersion.objects.filter(model=model, status=VersionStatus.READY).order_by("-version")
+    aliases = ModelAlias.objects.filter(model=model).select_related("version")
+    return render(request, "console/rollout_new.html", {
+        "model": model, "versions": list(versions.values_list("version", flat=True)[:200]),
+        "aliases": list(aliases), "posted": posted, "errors": errors, "guards": GUARDS}, status=status)
+
+
+@console_view
+def rollout_detail(request: HttpRequest, name: str, rollout_id: int) -> HttpResponse:
+    model = model_get_for_user(user=request.user, name=name, role=Role.VIEWER)
+    rollout = rollout_get(model=model, rollout_id=rollout_id)
+    role = team_role(request.user, model.team_id)
+    return render(request, "console/rollout.html", {
+        "model": model, "rollout": rollout, "active": rollout.status in ACTIVE, "events": _events(rollout),
+        "can_steer": Role.rank(role) >= Role.rank(Role.MAINTAINER), "errors": {}})
+
+
+def _events(rollout: Any) -> list[RolloutEvent]:
+    return list(RolloutEvent.objects.filter(rollout=rollout).select_related("actor").order_by("-at", "-id")[:200])
+
+
+@console_view
+def rollout_events(request: HttpRequest, name: str, rollout_id: int) -> HttpResponse:
+    """The decision list, polled by htmx while the rollout runs."""
+    model = model_get_for_user(user=request.user, name=name, role=Role.VIEWER)
+    rollout = rollout_get(model=model, rollout_id=rollout_id)
+    return render(request, "console/rollout_events.html", {"model": model, "rollout": rollout,
+                                                           "active": rollout.status in ACTIVE,
+                                                           "events": _events(rollout)})
+
+
+@console_view
+def rollout_series_json(request: HttpRequest, name: str, rollout_id: int) -> JsonResponse:
+    model = model_get_for_user(user=request.user, name=name, role=Role.VIEWER)
+    return JsonResponse(rollout_series.series(rollout_get(model=model, rollout_id=rollout_id)))
+
+
+ACTIONS = {"pause": services.rollout_pause, "resume": services.rollout_resume, "promote": services.rollout_promote,
+           "rollback": services.rollout_rollback, "abort": services.rollout_abort}
+
+
+@require_POST
+@console_view
+def rollout_action(request: HttpRequest, name: str, rollout_id: int, action: str) -> HttpResponse:
+    model = model_get_for_user(user=request.user, name=name, role=Role.MAINTAINER)
+    rollout = rollout_get(model=model, rollout_id=rollout_id)
+    if action not in ACTIONS:
+        raise NotFound(f"No rollout action {action!r}; there are {', '.join(ACTIONS)}")
+    try:
+        data = form_data(RolloutActionSerializer, {"reason": request.POST.get("reason", "")})
+        ACTIONS[action](actor=request.user, rollout=rollout, reason=data["reason"], ip=client_ip(request))
+    except (FormErrors, ModelyardError) as exc:
+        errors = exc if isinstance(exc, FormErrors) else FormErrors.from_service(exc)
+        messages.error(request, "; ".join(errors.errors.values()))
+    else:
+        messages.success(request, f"Rollout #{rollout.pk}: {action} done.")
+    return redirect("console:rollout", name=name, rollout_id=rollout_id)

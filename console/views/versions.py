@@ -1,0 +1,128 @@
+"""Upload a version, watch its validation, read everything about it, try it, request its promotion."""
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from console.base import FormErrors, client_ip, console_view, form_data, wants_json
+from core.envelope import envelope
+from core.errors import ModelyardError
+from registry import services
+from registry.api.serializers import VersionUploadSerializer
+from registry.api.serializers_promotions import PromotionCreateSerializer
+from registry.artifacts import artifact_storage, storage_errors
+from registry.models import ModelVersion, PromotionRequest, Role, VersionStatus
+from registry.permissions import team_role
+from registry.selectors import model_get_for_user, version_get
+from registry.tokens import RefreshToken
+from registry.uploads import body_read, uploads_discard
+
+UPLOAD_FIELDS = ("sha256", "signature", "input_example", "metrics", "params", "tags", "lineage", "description")
+SETTLED = (VersionStatus.READY, VersionStatus.FAILED, VersionStatus.ARCHIVED, VersionStatus.DELETED)
+
+
+@console_view
+def upload(request: HttpRequest, name: str) -> HttpResponse:
+    """GET: the form. POST (a plain form or the page's script with a progress bar): the API's upload service."""
+    model = model_get_for_user(user=request.user, name=name, role=Role.MAINTAINER)
+    if request.method != "POST":
+        return render(request, "console/upload.html", {"model": model, "posted": {}})
+    try:
+        version = _create(request, model)
+    except (FormErrors, ModelyardError) as exc:
+        errors = exc if isinstance(exc, FormErrors) else FormErrors.from_service(exc)
+        if wants_json(request):
+            field, message = next(iter(errors.errors.items()))
+            return JsonResponse(envelope("invalid", message, None if field == "form" else field),
+                                status=errors.status)
+        return render(request, "console/upload.html", {"model": model, "errors": errors.errors,
+                                                       "posted": request.POST}, status=errors.status)
+    finally:
+        uploads_discard(request)
+    where = reverse("console:version", args=[model.name, version.version])
+    if wants_json(request):
+        return JsonResponse({"version": version.version, "status": version.status, "url": where}, status=201)
+    messages.success(request, f"v{version.version} uploaded: it is being validated.")
+    return redirect(where)
+
+
+def _create(request: HttpRequest, model: Any) -> ModelVersion:
+    body_read(request, lambda: request.FILES)
+    fields: dict[str, Any] = {key: request.POST[key] for key in UPLOAD_FIELDS if request.POST.get(key, "").strip()}
+    if "file" in request.FILES:
+        fields["file"] = request.FILES["file"]
+    data = form_data(VersionUploadSerializer, fields)
+    upload_file = data.pop("file")
+    return services.version_create(actor=request.user, model=model, upload=upload_file,
+                                   meta=services.VersionMetadata(**data), ip=client_ip(request))
+
+
+@console_view
+def version_detail(request: HttpRequest, name: str, number: int) -> HttpResponse:
+    model = model_get_for_user(user=request.user, name=name, role=Role.VIEWER)
+    version = version_get(model=model, number=number)
+    role = team_role(request.user, model.team_id)
+    return render(request, "console/version.html", {
+        "model": model, "version": version, "settled": version.status in SETTLED,
+        "can_write": Role.rank(role) >= Role.rank(Role.MAINTAINER),
+        "can_predict": Role.rank(role) >= Role.rank(Role.PREDICTOR),
+        "aliases": list(model.aliases.filter(version=version).values_list("name", flat=True)),
+        "promotions": list(PromotionRequest.objects.filter(version=version).select_related("requested_by")[:10]),
+        "example": {"inputs": version.input_example} if version.input_example is not None else None,
+        "predict_url": reverse("version-predict", args=[model.name, version.version]),
+        "errors": {}, "posted": {},
+    })
+
+
+@console_view
+def version_status(request: HttpRequest, name: str, number: int) -> HttpResponse:
+    """The live part of the version page (htmx polls it until validation settles)."""
+    model = model_get_for_user(user=request.user, name=name, role=Role.VIEWER)
+    version = version_get(model=model, number=number)
+    response = render(request, "console/version_status.html", {"model": model, "version": version,
+                                                                "settled": version.status in SETTLED})
+    if version.status in SETTLED and request.htmx:
+        response["HX-Refresh"] = "true"  # the page shows more once ready: signature, runtime, try-it
+    return response
+
+
+@console_view
+def version_download(request: HttpRequest, name: str, number: int) -> FileResponse:
+    model = model_get_for_user(user=request.user, name=name, role=Role.VIEWER)
+    version = version_get(model=model, number=number)
+    with storage_errors("read the artifact"):
+        handle = artifact_storage().open(version.storage_key, "rb")
+    response = FileResponse(handle, as_attachment=True, filename=f"{model.name}-v{version.version}.{version.format}",
+                            content_type="application/octet-stream")
+    response["X-Checksum-SHA256"] = version.sha256
+    return response
+
+
+@require_POST
+@console_view
+def promotion_new(request: HttpRequest, name: str, number: int) -> HttpResponse:
+    model = model_get_for_user(user=request.user, name=name, role=Role.MAINTAINER)
+    version = version_get(model=model, number=number)
+    try:
+        data = form_data(PromotionCreateSerializer, {"alias": request.POST.get("alias", ""), "version": number,
+                                                     "reason": request.POST.get("reason", "")})
+        promotion = services.promotion_request(actor=request.user, model=model, alias=data["alias"],
+                                               version=version, reason=data["reason"], ip=client_ip(request))
+    except (FormErrors, ModelyardError) as exc:
+        errors = exc if isinstance(exc, FormErrors) else FormErrors.from_service(exc)
+        messages.error(request, "; ".join(errors.errors.values()))
+        return redirect("console:version", name=name, number=number)
+    messages.success(request, f"Promotion request #{promotion.pk} made: a teammate reviews it.")
+    return redirect("console:promotion", pk=promotion.pk)
+
+
+@require_POST
+@console_view
+def session_token(request: HttpRequest) -> JsonResponse:
+    """A short-lived access token for the signed-in user, so the try-it panel calls the real predict route
+    with the user's own rights (CSRF-protected: another site cannot obtain one)."""
+    return JsonResponse({"access": str(RefreshToken.for_user(request.user).access_token)})
