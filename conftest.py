@@ -23,6 +23,9 @@ from registry.tests.factories import MembershipFactory, RegisteredModelFactory, 
 from registry.tokens import RefreshToken
 from registry.uploads import uploaded_file_from_bytes
 
+# s3_server / s3_storage: an S3 API (moto's server) on loopback for the object-storage tests.
+pytest_plugins = ["registry.tests.s3"]
+
 
 @pytest.fixture(autouse=True)
 def artifact_root(request: pytest.FixtureRequest, tmp_path: Path, settings: Any) -> Path:

@@ -195,16 +195,27 @@ CELERY_TIMEZONE = "UTC"
 
 # --- Artifacts -------------------------------------------------------------------------------
 ARTIFACT_STORAGE = env_choice("MODELYARD_ARTIFACT_STORAGE", "file", ("file", "s3"))
-ARTIFACT_CACHE_DIR = DATA_DIR / "artifact-cache"
+ARTIFACT_CACHE_DIR = env_path("MODELYARD_ARTIFACT_CACHE_DIR", DATA_DIR / "artifact-cache")
+# Local copies of artifacts from S3 (or sealed ones), least recently used evicted past this (docs/deployment.md).
+MODELYARD_ARTIFACT_CACHE_BYTES = env_int("MODELYARD_ARTIFACT_CACHE_BYTES", 10 * 1024**3, minimum=0)
+# Encryption at rest (registry/envelope.py): "key-id:base64-32-bytes" entries, comma- or line-separated,
+# the first one active, older ones kept for decrypting until `manage.py rotate_artifact_key` has run.
+_artifact_keys_text = env_str("MODELYARD_ARTIFACT_KEYS", "") or env_file("MODELYARD_ARTIFACT_KEYS_FILE")
+try:
+    from registry.envelope import parse_keys
+
+    MODELYARD_ARTIFACT_KEYS = parse_keys(_artifact_keys_text)
+except ValueError as _exc:
+    raise ImproperlyConfigured(f"MODELYARD_ARTIFACT_KEYS(_FILE): {_exc}") from None
 if ARTIFACT_STORAGE == "s3":
-    _artifacts = {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "bucket_name": env_str("MODELYARD_S3_BUCKET", ""),
-            "endpoint_url": env_str("MODELYARD_S3_ENDPOINT_URL", "") or None,
-            "file_overwrite": False,
-        },
-    }
+    from registry.s3 import s3_storage_options
+
+    # Credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, or the platform's role (boto3's chain).
+    _artifacts = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": s3_storage_options(
+        bucket=env_str("MODELYARD_S3_BUCKET", ""), endpoint_url=env_str("MODELYARD_S3_ENDPOINT_URL", ""),
+        region=env_str("MODELYARD_S3_REGION", "us-east-1"),
+        addressing_style=env_choice("MODELYARD_S3_ADDRESSING_STYLE", "path", ("path", "virtual", "auto")),
+        read_timeout=env_float("MODELYARD_S3_READ_TIMEOUT", 60.0))}
 else:
     _artifacts = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",

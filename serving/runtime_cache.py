@@ -13,7 +13,7 @@ from django.conf import settings
 
 from core.errors import Unavailable
 from modelkit.runtimes import Runtime, RuntimeLoadError, load_runtime
-from registry.artifacts import artifact_local_path, file_sha256
+from registry.artifacts import ArtifactTampered, artifact_local_path, file_sha256
 from registry.kit import load_policy
 from serving import metrics
 
@@ -64,6 +64,8 @@ class RuntimeCache:
         try:
             path = artifact_local_path(ref.storage_key, ref.sha256)
             digest = file_sha256(path)
+        except ArtifactTampered:  # a sealed file's ciphertext changed: the same verdict as a changed plaintext
+            path, digest = None, ""
         except OSError as exc:  # storage briefly unreachable (a network volume): retry, change nothing
             raise Unavailable(f"The model artifact cannot be read right now ({exc.strerror or exc})",
                               code="artifact_unavailable") from None
@@ -74,6 +76,7 @@ class RuntimeCache:
             reason = "The artifact no longer matches its sha256: it changed after upload"
             version_quarantine(version_id=ref.id, reason=reason)
             raise Unavailable(f"{reason}; this version cannot serve", code="artifact_integrity")
+        assert path is not None
         try:
             runtime = load_runtime(ref.format, path, load_policy())
         except RuntimeLoadError as exc:

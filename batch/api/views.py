@@ -22,7 +22,7 @@ from batch.tables.write import EXTENSIONS, MEDIA_TYPES
 from core.codecs import OrjsonParser
 from core.errors import ModelyardError, NotFound, Unavailable
 from registry.api.base import ApiView, ListView, client_ip
-from registry.artifacts import artifact_storage
+from registry.artifacts import artifact_open
 from registry.models import Role
 from registry.selectors import model_get_for_user
 
@@ -103,7 +103,7 @@ def job_file_response(job: BatchJob, key: str, media_type: str, filename: str, s
     if job.expired_at is not None:
         raise _Gone("Retention removed this job's files")
     try:
-        handle = artifact_storage().open(key, "rb")
+        handle = artifact_open(key)
     except FileNotFoundError:
         raise _Gone("The file is no longer in storage") from None
     except Exception as exc:  # any backend's error: retry later, the cause goes to the log

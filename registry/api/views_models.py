@@ -17,7 +17,7 @@ from registry.api.serializers import (
     RegisteredModelSerializer,
     VersionUploadSerializer,
 )
-from registry.artifacts import artifact_storage, storage_errors
+from registry.artifacts import artifact_open, storage_errors
 from registry.models import ModelAlias, ModelVersion, Role
 from registry.permissions import require_role, require_team
 from registry.selectors import model_get_for_user, models_visible, version_get
@@ -114,7 +114,7 @@ class ArtifactDownloadView(ApiView):
         model = model_get_for_user(user=request.user, name=name, role=Role.VIEWER)
         version = version_get(model=model, number=number)
         with storage_errors("read the artifact"):  # an outage is a retryable 503, never a 500
-            handle = artifact_storage().open(version.storage_key, "rb")
+            handle = artifact_open(version.storage_key)
         filename = f"{model.name}-v{version.version}.{version.format}"
         response = FileResponse(handle, as_attachment=True, filename=filename,
                                 content_type="application/octet-stream")

@@ -27,7 +27,14 @@ from modelkit.inputs import parse_inputs
 from modelkit.runtimes import load_runtime
 from modelkit.signatures import signature_conflicts, signature_merge
 from registry import tasks
-from registry.artifacts import artifact_discard, artifact_local_path, artifact_new_key, artifact_save, file_sha256
+from registry.artifacts import (
+    ArtifactTampered,
+    artifact_discard,
+    artifact_local_path,
+    artifact_new_key,
+    artifact_save,
+    file_sha256,
+)
 from registry.kit import load_policy
 from registry.models import ModelFormat, ModelVersion, VersionStatus
 from registry.services.audit import audit_record
@@ -166,6 +173,8 @@ def _check(version: ModelVersion) -> Outcome:
         path = artifact_local_path(version.storage_key, version.sha256)
     except FileNotFoundError:
         raise ValidationFailed("The artifact file is missing from storage") from None
+    except ArtifactTampered:
+        raise ValidationFailed("The stored artifact does not authenticate: it changed after upload") from None
     if not path.exists():
         raise ValidationFailed("The artifact file is missing from storage")
     if file_sha256(path) != version.sha256:
