@@ -25,10 +25,10 @@ def test_no_route_answers_an_anonymous_caller(client, route):
     url = fill(route)
     for method in METHODS:
         response = getattr(client, method)(url)
-        if url.startswith("/admin/"):
-            # The console redirects anonymous users to its login page (or 404s unknown admin URLs).
+        if url.startswith(("/admin/", "/console/")):
+            # The admin and the console send anonymous users to their sign-in page (the admin 404s unknown URLs).
             assert response.status_code in (302, 404, 405), (method, url, response.status_code)
             if response.status_code == 302:
-                assert "/admin/login/" in response["Location"]
+                assert response["Location"].startswith(("/admin/login/", "/console/login")), response["Location"]
         else:
             assert response.status_code in (401, 404, 405), (method, url, response.status_code)

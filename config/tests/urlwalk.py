@@ -9,7 +9,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 PUBLIC = {
     "api/auth/token", "api/auth/token/refresh",
     "api/schema", "api/docs", "healthz", "readyz", "metrics",
-    "admin/login/", "admin/logout/", "v2", "v2/health/live", "v2/health/ready",
+    "admin/login/", "admin/logout/", "console/login", "console/logout", "", "v2", "v2/health/live", "v2/health/ready",
 }
 
 

@@ -2,6 +2,7 @@
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_safe
 
 from console.base import console_view
 from registry.api.filters import AuditEventFilter
@@ -11,6 +12,7 @@ PAGE_ROWS = 200
 
 
 @console_view
+@require_safe
 def audit(request: HttpRequest) -> HttpResponse:
     """The API's own filter over the same visible events; a bad date is a message by its field, not a 500."""
     query = request.GET.copy()

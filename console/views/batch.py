@@ -5,7 +5,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from batch import services
 from batch.api.serializers import JobSubmitSerializer
@@ -79,6 +79,7 @@ def _create(request: HttpRequest) -> BatchJob:
 
 
 @console_view
+@require_safe
 def batch_rows(request: HttpRequest) -> HttpResponse:
     """The jobs table alone, polled by htmx for live progress bars."""
     jobs = jobs_visible(request.user)
@@ -87,8 +88,8 @@ def batch_rows(request: HttpRequest) -> HttpResponse:
     return render(request, "console/batch_rows.html", {"jobs": list(jobs[:LIST_ROWS])})
 
 
-@require_POST
 @console_view
+@require_POST
 def batch_cancel(request: HttpRequest, job_id: str) -> HttpResponse:
     job = job_get_for_user(user=request.user, job_id=job_id, role=Role.PREDICTOR)
     try:
@@ -103,6 +104,7 @@ def batch_cancel(request: HttpRequest, job_id: str) -> HttpResponse:
 
 
 @console_view
+@require_safe
 def batch_file(request: HttpRequest, job_id: str, which: str) -> HttpResponse:
     if which not in ("output", "errors"):
         raise NotFound(f"A job has an output and an errors file, not {which!r}")

@@ -3,7 +3,7 @@
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from console import selectors
 from console.base import FormErrors, client_ip, console_view, form_data
@@ -15,6 +15,7 @@ from registry.permissions import require_team
 
 
 @console_view
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "console/home.html", _context(request))
 
@@ -26,10 +27,11 @@ def _context(request: HttpRequest, **extra: object) -> dict[str, object]:
             "teams": Team.objects.filter(pk__in=writable).order_by("slug"), **extra}
 
 
-@require_POST
 @console_view
+@require_POST
 def model_new(request: HttpRequest) -> HttpResponse:
     """Register a model in one of my teams (maintainer or more), through the API's service."""
+    require_team(request.user, request.POST.get("team", ""), Role.MAINTAINER)  # outsiders 404, viewers 403
     try:
         data = form_data(ModelCreateSerializer, {"team": request.POST.get("team", ""),
                                                  "name": request.POST.get("name", "").strip(),

@@ -2,6 +2,7 @@
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_safe
 
 from console import selectors
 from console.base import console_view
@@ -14,6 +15,7 @@ from rollouts.selectors import rollouts_visible
 
 
 @console_view
+@require_safe
 def model_detail(request: HttpRequest, name: str) -> HttpResponse:
     model = model_get_for_user(user=request.user, name=name, role=Role.VIEWER)
     versions = selectors.model_versions(model)
@@ -30,6 +32,7 @@ def model_detail(request: HttpRequest, name: str) -> HttpResponse:
 
 
 @console_view
+@require_safe
 def model_compare(request: HttpRequest, name: str) -> HttpResponse:
     """Two versions side by side: the promotion review's own diff (metrics, signature, size, runtime)."""
     model = model_get_for_user(user=request.user, name=name, role=Role.VIEWER)

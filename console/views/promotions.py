@@ -3,14 +3,14 @@
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from console.base import FormErrors, client_ip, console_view, form_data
 from core.errors import ModelyardError, NotFound
 from registry import services
 from registry.api.serializers_promotions import PromotionReasonSerializer, PromotionRejectSerializer
 from registry.models import ModelAlias, PromotionStatus, Role
-from registry.permissions import team_role
+from registry.permissions import require_role, team_role
 from registry.promotion_diff import review_diff
 from registry.selectors import promotion_get_for_user, promotion_is_current, promotions_visible
 
@@ -20,6 +20,7 @@ DECISIONS = {"approve": services.promotion_approve, "reject": services.promotion
 
 
 @console_view
+@require_safe
 def promotion_list(request: HttpRequest) -> HttpResponse:
     visible = promotions_visible(request.user)
     return render(request, "console/promotions.html", {
@@ -29,6 +30,7 @@ def promotion_list(request: HttpRequest) -> HttpResponse:
 
 
 @console_view
+@require_safe
 def promotion_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "console/promotion.html", _review(request, pk))
 
@@ -49,13 +51,15 @@ def _review(request: HttpRequest, pk: int, **extra: object) -> dict[str, object]
             "own": is_open and promotion.requested_by_id == request.user.pk, "errors": {}, **extra}
 
 
-@require_POST
 @console_view
+@require_POST
 def promotion_decide(request: HttpRequest, pk: int, decision: str) -> HttpResponse:
     """approve, reject (a reason required) or cancel (the requester): the API's services, same checks."""
     promotion = promotion_get_for_user(user=request.user, pk=pk, role=Role.VIEWER)
     if decision not in DECISIONS:
         raise NotFound(f"No decision {decision!r}; there are {', '.join(DECISIONS)}")
+    if decision != "cancel":  # the role before the form: a viewer learns nothing from a missing reason
+        require_role(request.user, promotion.model.team_id, Role.MAINTAINER)
     serializer = PromotionRejectSerializer if decision == "reject" else PromotionReasonSerializer
     action = DECISIONS[decision]
     try:

@@ -5,7 +5,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from console import rollout_series
 from console.base import FormErrors, client_ip, console_view, form_data
@@ -23,6 +23,7 @@ GUARDS = ("max_error_rate", "max_p95_ms", "min_requests", "min_agreement")
 
 
 @console_view
+@require_safe
 def rollout_list(request: HttpRequest) -> HttpResponse:
     visible = rollouts_visible(request.user)
     return render(request, "console/rollouts.html", {"active": list(visible.filter(status__in=ACTIVE)[:100]),
@@ -80,6 +81,7 @@ def _form(request: HttpRequest, model: Any, posted: Any, errors: dict[str, str],
 
 
 @console_view
+@require_safe
 def rollout_detail(request: HttpRequest, name: str, rollout_id: int) -> HttpResponse:
     model = model_get_for_user(user=request.user, name=name, role=Role.VIEWER)
     rollout = rollout_get(model=model, rollout_id=rollout_id)
@@ -94,6 +96,7 @@ def _events(rollout: Any) -> list[RolloutEvent]:
 
 
 @console_view
+@require_safe
 def rollout_events(request: HttpRequest, name: str, rollout_id: int) -> HttpResponse:
     """The decision list, polled by htmx while the rollout runs."""
     model = model_get_for_user(user=request.user, name=name, role=Role.VIEWER)
@@ -104,6 +107,7 @@ def rollout_events(request: HttpRequest, name: str, rollout_id: int) -> HttpResp
 
 
 @console_view
+@require_safe
 def rollout_series_json(request: HttpRequest, name: str, rollout_id: int) -> JsonResponse:
     model = model_get_for_user(user=request.user, name=name, role=Role.VIEWER)
     return JsonResponse(rollout_series.series(rollout_get(model=model, rollout_id=rollout_id)))
@@ -113,8 +117,8 @@ ACTIONS = {"pause": services.rollout_pause, "resume": services.rollout_resume, "
            "rollback": services.rollout_rollback, "abort": services.rollout_abort}
 
 
-@require_POST
 @console_view
+@require_POST
 def rollout_action(request: HttpRequest, name: str, rollout_id: int, action: str) -> HttpResponse:
     model = model_get_for_user(user=request.user, name=name, role=Role.MAINTAINER)
     rollout = rollout_get(model=model, rollout_id=rollout_id)

@@ -8,7 +8,7 @@ from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from console.base import FormErrors, client_ip, console_view
 from console.selectors import my_roles
@@ -22,6 +22,7 @@ ROLES = [Role.VIEWER, Role.PREDICTOR, Role.MAINTAINER, Role.OWNER]
 
 
 @console_view
+@require_safe
 def teams(request: HttpRequest) -> HttpResponse:
     return _page(request)
 
@@ -39,8 +40,8 @@ def _page(request: HttpRequest, status: int = 200, **extra: Any) -> HttpResponse
                                                   **extra}, status=status)
 
 
-@require_POST
 @console_view
+@require_POST
 def token_new(request: HttpRequest, slug: str) -> HttpResponse:
     """A team owner makes a token; its secret is shown on this one answer and never again."""
     team = require_team(request.user, slug, Role.OWNER)
@@ -66,8 +67,8 @@ def _expiry(days: str) -> Any:
     return timezone.now() + timedelta(days=int(days))
 
 
-@require_POST
 @console_view
+@require_POST
 def token_revoke(request: HttpRequest, slug: str, token_id: int) -> HttpResponse:
     team = require_team(request.user, slug, Role.OWNER)
     token = ServiceToken.objects.filter(team=team, pk=token_id).first()

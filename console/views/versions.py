@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from console.base import FormErrors, client_ip, console_view, form_data, wants_json
 from core.envelope import envelope
@@ -62,6 +62,7 @@ def _create(request: HttpRequest, model: Any) -> ModelVersion:
 
 
 @console_view
+@require_safe
 def version_detail(request: HttpRequest, name: str, number: int) -> HttpResponse:
     model = model_get_for_user(user=request.user, name=name, role=Role.VIEWER)
     version = version_get(model=model, number=number)
@@ -79,6 +80,7 @@ def version_detail(request: HttpRequest, name: str, number: int) -> HttpResponse
 
 
 @console_view
+@require_safe
 def version_status(request: HttpRequest, name: str, number: int) -> HttpResponse:
     """The live part of the version page (htmx polls it until validation settles)."""
     model = model_get_for_user(user=request.user, name=name, role=Role.VIEWER)
@@ -91,6 +93,7 @@ def version_status(request: HttpRequest, name: str, number: int) -> HttpResponse
 
 
 @console_view
+@require_safe
 def version_download(request: HttpRequest, name: str, number: int) -> FileResponse:
     model = model_get_for_user(user=request.user, name=name, role=Role.VIEWER)
     version = version_get(model=model, number=number)
@@ -102,8 +105,8 @@ def version_download(request: HttpRequest, name: str, number: int) -> FileRespon
     return response
 
 
-@require_POST
 @console_view
+@require_POST
 def promotion_new(request: HttpRequest, name: str, number: int) -> HttpResponse:
     model = model_get_for_user(user=request.user, name=name, role=Role.MAINTAINER)
     version = version_get(model=model, number=number)
@@ -120,8 +123,8 @@ def promotion_new(request: HttpRequest, name: str, number: int) -> HttpResponse:
     return redirect("console:promotion", pk=promotion.pk)
 
 
-@require_POST
 @console_view
+@require_POST
 def session_token(request: HttpRequest) -> JsonResponse:
     """A short-lived access token for the signed-in user, so the try-it panel calls the real predict route
     with the user's own rights (CSRF-protected: another site cannot obtain one)."""
