@@ -13,7 +13,17 @@ from batch.tests.factories import BatchJobFactory
 from config.tests.urlwalk import PUBLIC, all_routes, fill
 from conftest import make_version, stored_files
 from registry import services
-from registry.models import AuditEvent, Membership, ModelAlias, ModelVersion, PromotionRequest, RegisteredModel, Team
+from registry.models import (
+    AuditEvent,
+    Membership,
+    ModelAlias,
+    ModelVersion,
+    PromotionRequest,
+    RegisteredModel,
+    ServiceToken,
+    Team,
+)
+from registry.services.service_tokens import service_token_create
 
 VALUES = {"name": "iris", "number": "1", "version": "1", "alias": "production", "slug": "acme",
           "username": "vera-viewer", "label": "production"}
@@ -25,6 +35,7 @@ VALUES["job_id"] = BATCH_JOB
 BODIES: dict[str, Any] = {
     "api/v1/teams": {"slug": "outsiders-own"},
     "api/v1/teams/<slug:slug>/members": {"username": "oscar-outsider", "role": "owner"},
+    "api/v1/teams/<slug:slug>/tokens": {"name": "stolen", "role": "owner"},
     "api/v1/models": {"team": "acme", "name": "stolen"},
     "api/v1/models/<str:name>": {"description": "defaced", "response_cache_seconds": 5},
     "api/v1/models/<str:name>/aliases/<str:alias>": {"version": 1},
@@ -62,6 +73,7 @@ def state() -> tuple:
         list(PromotionRequest.objects.values_list("id", "status").order_by("id")),
         list(BatchJob.objects.values_list("uuid", "status").order_by("id")),
         BatchInput.objects.count(),
+        list(ServiceToken.objects.values_list("id", "revoked_at").order_by("id")),
         AuditEvent.objects.count(),
     )
 
@@ -82,6 +94,8 @@ def world(ready_iris, owner, viewer, teammate, outsider, artifact_root, iris_onn
                                            reason="better")
     monkeypatch.setitem(VALUES, "pk", str(promotion.pk))
     BatchJobFactory(uuid=BATCH_JOB, model=ready_iris.model, version=ready_iris, created_by=owner)
+    token, _ = service_token_create(actor=owner, team=ready_iris.model.team, role="viewer", name="ci")
+    monkeypatch.setitem(VALUES, "token_id", str(token.pk))  # the token routes name a real token of acme
     return {"before": state(), "files": stored_files(artifact_root)}
 
 
