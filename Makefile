@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install migrate demo bench bench-batch profile lint clean
+.PHONY: run test install migrate demo bench bench-batch profile lint clean stack drills tls-cert
 
 $(STAMP): requirements.txt requirements-dev.txt client/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Modelyard needs Python 3.11+") if sys.version_info < (3, 11) else None'
@@ -44,6 +44,20 @@ profile: install
 # Batch jobs against the plain pyarrow -> onnxruntime -> pyarrow script (bench/README.md, docs/batch.md).
 bench-batch: install
 	$(PY) bench/batch.py $(BATCH_BENCH_ARGS)
+
+# The production topology on this machine (docs/deployment.md): nginx with TLS in front of two gunicorn web
+# processes, two Celery workers and one beat, artifacts on moto's S3 server, encrypted. Ctrl-C stops it all.
+# Uses DATABASE_URL/REDIS_URL (default: the machine's); STACK_ARGS=--own-servers runs private ones.
+stack: install
+	$(PY) platform/stack/run.py $(STACK_ARGS)
+
+# Faults caused on purpose on that topology, with traffic running; each drill prints what it counted.
+drills: install
+	$(PY) platform/stack/drills.py $(DRILLS_ARGS)
+
+# A self-signed certificate for docker-compose's nginx, in platform/tls/ (put a real one there in production).
+tls-cert: install
+	$(PY) platform/stack/run.py cert platform/tls
 
 lint: install
 	$(VENV)/bin/ruff check .

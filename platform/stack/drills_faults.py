@@ -1,0 +1,349 @@
+"""The fault drills of `make drills` (platform/stack/drills.py runs them in order on one stack)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+
+from drillkit import Traffic, check, client, wait_for
+
+UPSTREAM = re.compile(r'" (\d{3}) .* upstream=(\S+(?:, \S+)*) ustatus=(\S+(?:, \S+)*)')
+
+
+def say(line: str) -> None:
+    print(line, flush=True)
+
+
+# --- shared steps ---------------------------------------------------------------------------------
+def upstream_counts(lines: list[str]) -> Counter:
+    """Requests per web process that answered them (the last upstream nginx tried)."""
+    return Counter(m.group(2).split(", ")[-1] for line in lines if (m := UPSTREAM.search(line)))
+
+
+def csv_input(rows: int, value: list[float]) -> bytes:
+    body = ["id,a,b,c,d"] + [f"r{i},{','.join(map(str, value))}" for i in range(1, rows + 1)]
+    return ("\n".join(body) + "\n").encode()
+
+
+def submit_job(api, model: str, alias: str, rows: int, value: list[float]) -> str:  # noqa: ANN001
+    answer = api.post("/api/v1/batch-jobs", files={"file": ("input.csv", csv_input(rows, value))},
+                      data={"model": model, "alias": alias, "id_column": "id", "output_format": "csv"})
+    check(answer.status_code == 201, f"batch submit: {answer.status_code} {answer.text}")
+    return answer.json()["id"]
+
+
+def wait_job(api, job_id: str, timeout: float = 180) -> dict:  # noqa: ANN001
+    def done() -> dict | None:
+        answer = api.get(f"/api/v1/batch-jobs/{job_id}")
+        job = answer.json() if answer.status_code == 200 else {}
+        return job if job.get("status") not in (None, "queued", "running") else None
+
+    job = wait_for(done, timeout, f"end of batch job {job_id}", every=0.5)
+    check(job["status"] == "succeeded", f"batch job {job['status']}: {job.get('status_message')}")
+    return job
+
+
+def output_ids(api, job_id: str) -> list[str]:  # noqa: ANN001
+    answer = api.get(f"/api/v1/batch-jobs/{job_id}/output", follow_redirects=True)
+    check(answer.status_code == 200, f"output: {answer.status_code}")
+    return [row["id"] for row in csv.DictReader(io.StringIO(answer.text))]
+
+
+def batch_rows(api, model: str, alias: str, rows: int, value: list[float]) -> int:  # noqa: ANN001
+    job_id = submit_job(api, model, alias, rows, value)
+    wait_job(api, job_id)
+    ids = output_ids(api, job_id)
+    check(ids == [f"r{i}" for i in range(1, rows + 1)], f"output ids not exactly once in order: {ids[:5]}...")
+    return len(ids)
+
+
+def exactly_once(api, job_id: str, rows: int) -> str:  # noqa: ANN001
+    ids = output_ids(api, job_id)
+    counts = Counter(ids)
+    missing, twice = rows - len(counts), sum(1 for n in counts.values() if n > 1)
+    check(missing == 0 and twice == 0 and ids == [f"r{i}" for i in range(1, rows + 1)],
+          f"{missing} rows missing, {twice} twice")
+    return f"{len(ids)} output rows for {rows} input rows, {missing} missing, {twice} twice"
+
+
+def upload(api, model: str, data: bytes, **fields: str) -> int:  # noqa: ANN001
+    answer = api.post(f"/api/v1/models/{model}/versions", files={"file": ("model.onnx", data)}, data=fields)
+    check(answer.status_code == 201, f"upload: {answer.status_code} {answer.text}")
+    return answer.json()["version"]
+
+
+def wait_ready(api, model: str, number: int, timeout: float = 180) -> dict:  # noqa: ANN001
+    def ready() -> dict | None:
+        version = api.get(f"/api/v1/models/{model}/versions/{number}").json()
+        check(version.get("status") != "failed", f"{model} v{number} failed: {version.get('status_message')}")
+        return version if version.get("status") == "ready" else None
+
+    return wait_for(ready, timeout, f"{model} v{number} ready", every=0.5)
+
+
+def ensure_looper(ctx, api) -> None:  # noqa: ANN001
+    """A model that loops as often as its largest input says (modelkit/tests/looping_model.py): slow on demand."""
+    if "looper" in ctx.versions:
+        return
+    from modelkit.tests.looping_model import looping_onnx
+
+    check(api.post("/api/v1/models", json={"team": "drills", "name": "looper"}).status_code == 201, "looper model")
+    number = upload(api, "looper", looping_onnx(4))
+    wait_ready(api, "looper", number)
+    check(api.put("/api/v1/models/looper/aliases/batch", json={"version": number}).status_code == 200, "alias")
+    ctx.versions["looper"] = number
+
+
+def predict_requests(ctx) -> dict:  # noqa: ANN001
+    return {"predict": ("POST", "/api/v1/models/iris/aliases/staging/predict", {"inputs": ctx.iris_rows}),
+            "read": ("GET", "/api/v1/models/iris/versions/1", None)}
+
+
+def summary(traffic: Traffic) -> str:
+    return "; ".join(f"{kind}: {len(traffic.of(kind))} requests {dict(traffic.statuses(kind))}"
+                     for kind in dict.fromkeys(a.kind for a in traffic.answers))
+
+
+# --- drill: kill -9 one web process under load --------------------------------------------------
+def web_kill(ctx) -> None:  # noqa: ANN001
+    stack = ctx.stack
+    victim = stack.status()["web-1"]
+    port = f"127.0.0.1:{victim['port']}"
+    with Traffic(stack, ctx.token, predict_requests(ctx), threads_per_kind=3, rate=15) as traffic:
+        time.sleep(4)
+        offset, killed_at = stack.nginx_offset(), time.time()
+        os.killpg(victim["pid"], signal.SIGKILL)  # gunicorn's master and both its workers, at once
+        wait_for(lambda: stack.pid("web-1") != victim["pid"], 30, "restart of web-1 by the supervisor")
+        restarted_at = time.time()
+        back = wait_for(lambda: upstream_counts(stack.nginx_lines(offset)).get(port, 0) >= 5, 90,
+                        "requests answered by the restarted web-1")
+        back_at = time.time()
+        time.sleep(2)
+    after = stack.nginx_lines(offset)
+    in_flight = [a for a in traffic.answers if a.start <= killed_at <= a.end]
+    failed = [a for a in traffic.answers if a.status != 200]
+    outside = [a for a in failed if not a.start <= killed_at + 0.05 <= a.end + 0.05]
+    failed_on = Counter(m.group(2).split(", ")[-1] for line in after
+                        if (m := UPSTREAM.search(line)) and m.group(1) != "200")
+    retried = sum(1 for line in after if (m := UPSTREAM.search(line)) and "," in m.group(2))
+    say(f"  did: kill -9 the process group of web-1 (gunicorn master pid {victim['pid']} and its workers) under "
+        f"6 callers; the stack supervisor restarted it {restarted_at - killed_at:.1f}s "
+        f"later; nginx sent it requests again {back_at - killed_at:.1f}s after the kill ({bool(back)})")
+    say(f"  counted: {summary(traffic)}; in flight at the kill: {len(in_flight)}; failed: {len(failed)} "
+        f"({dict(Counter(a.status for a in failed))}, by upstream {dict(failed_on)}), failed outside the kill: "
+        f"{len(outside)}; retried on the other process by nginx: {retried}; answered after the kill by "
+        f"{dict(upstream_counts(after))}")
+    check(not outside, f"requests failed that were not in flight at the kill: {outside[:3]}")
+    check(len(failed) <= len(in_flight), "more failures than requests in flight")
+    check(all(a.kind == "predict" for a in failed), "an idempotent GET failed (nginx should have retried it)")
+    check(set(failed_on) <= {port}, f"failures on the live process: {failed_on}")
+
+
+# --- drill: restart Redis during traffic, a batch job and a rollout -------------------------------
+def redis_restart(ctx) -> None:  # noqa: ANN001
+    stack = ctx.stack
+    with client(stack, ctx.token) as api:
+        ensure_looper(ctx, api)
+        candidate = ensure_candidate(ctx, api)
+        with Traffic(stack, ctx.token, predict_requests(ctx), threads_per_kind=2, rate=15) as traffic:
+            job_id = submit_job(api, "looper", "batch", 200, [400000.0] * 4)
+            rollout = api.post("/api/v1/models/iris/rollouts", json={
+                "alias": "staging", "version": candidate, "strategy": "canary", "steps": [20, 50, 100],
+                "step_seconds": 3, "guards": {"min_requests": 10}})
+            check(rollout.status_code == 201, f"rollout: {rollout.status_code} {rollout.text}")
+            path = f"/api/v1/models/iris/rollouts/{rollout.json()['id']}"
+            wait_for(lambda: any(e["kind"] == "advanced" for e in api.get(path).json()["events"]), 60, "first step")
+            down_at = time.time()
+            stack.ctl("stop redis")
+            time.sleep(3)
+            stack.ctl("start redis")
+            up_at = time.time()
+            detail = wait_for(lambda: (d := api.get(path).json())["status"] not in ("running", "paused") and d,
+                              180, "end of the rollout", every=0.5)
+            wait_job(api, job_id)
+            rows = exactly_once(api, job_id, 200)
+    report_outage(traffic, "Redis", down_at, up_at)
+    advanced = [e["weight_after"] for e in detail["events"] if e["kind"] == "advanced"]
+    attempts = stack.sql("SELECT count(*), sum(attempts) FROM batch_batchchunk c JOIN batch_batchjob j "
+                         "ON c.job_id = j.id WHERE j.uuid = %s", job_id)[0]
+    say(f"  rollout: {detail['status']}, steps applied {advanced} (each once); batch job: {rows}, "
+        f"{attempts[0]} chunks in {attempts[1]} deliveries")
+    check(detail["status"] == "completed" and advanced == [20, 50, 100], f"rollout {detail['status']} {advanced}")
+
+
+def ensure_candidate(ctx, api) -> int:  # noqa: ANN001
+    """A second iris version (another regularisation, so other bytes) for rollouts."""
+    if "candidate" in ctx.versions:
+        return ctx.versions["candidate"]
+    import numpy as np
+    from skl2onnx import to_onnx
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
+    features, labels = load_iris(return_X_y=True)
+    model = LogisticRegression(C=0.5, max_iter=1000).fit(features, labels)
+    onx = to_onnx(model, features[:1].astype(np.float32), options={id(model): {"zipmap": False}})
+    number = upload(api, "iris", onx.SerializeToString())
+    wait_ready(api, "iris", number)
+    ctx.versions["candidate"] = number
+    return number
+
+
+def report_outage(traffic: Traffic, server: str, down_at: float, up_at: float) -> None:
+    unavailable = [a for a in traffic.answers if a.status == 503]
+    bare = [a for a in unavailable if not a.retry_after]
+    other = [a for a in traffic.answers if a.status not in (200, 503)]
+    recovered = min((a.end for a in traffic.answers if a.start > up_at and a.status == 200), default=None)
+    last_503 = max((a.end for a in unavailable), default=None)
+    say(f"  did: stopped {server} for {up_at - down_at:.1f}s with traffic running, then started it again")
+    say(f"  counted: {summary(traffic)}; 503: {len(unavailable)} (without Retry-After: {len(bare)}); other "
+        f"failures: {len(other)} {dict(Counter(a.status for a in other))}; first 200 after the restart "
+        f"{(recovered - up_at) if recovered else float('nan'):.1f}s after it; last 503 "
+        f"{(last_503 - up_at) if last_503 else float('nan'):+.1f}s relative to it")
+    check(not bare, "a 503 without Retry-After")
+    check(not other, f"answers other than 200 and 503: {[(a.kind, a.status, a.body[:120]) for a in other[:3]]}")
+    check(recovered is not None, "no 200 after the restart")
+
+
+# --- drill: restart PostgreSQL during traffic -----------------------------------------------------
+def postgres_restart(ctx) -> None:  # noqa: ANN001
+    stack, count = ctx.stack, iter(range(10**6))
+    requests = {**predict_requests(ctx),
+                "write": ("POST", "/api/v1/models", lambda: {"team": "drills", "name": f"w{next(count)}"})}
+    with Traffic(stack, ctx.token, requests, threads_per_kind=2, rate=10) as traffic:
+        time.sleep(3)
+        down_at = time.time()
+        stack.ctl("stop postgres")
+        time.sleep(5)
+        stack.ctl("start postgres")
+        up_at = time.time()
+        time.sleep(8)
+    predictions = traffic.statuses("predict")
+    writes = traffic.of("write")
+    refused = [a for a in writes if a.status == 503]
+    succeeded_after = sum(1 for a in writes if a.start > up_at and a.status == 201)
+    say(f"  did: stopped PostgreSQL (fast shutdown) for {up_at - down_at:.1f}s with predictions, reads and "
+        f"writes (POST /api/v1/models) running, then started it again")
+    say(f"  counted: {summary(traffic)}; writes refused with 503: {len(refused)}, e.g. "
+        f"{refused[0].body if refused else '-'!r}; writes that succeeded after the restart: {succeeded_after}")
+    check(set(predictions) == {200}, f"predictions not all answered: {dict(predictions)}")
+    check({a.status for a in writes} <= {201, 503}, f"writes: {dict(traffic.statuses('write'))}")
+    check(all(a.retry_after for a in refused), "a 503 without Retry-After")
+    check(set(traffic.statuses("read")) <= {200, 503}, f"reads: {dict(traffic.statuses('read'))}")
+    check(succeeded_after > 0, "no write succeeded after the restart")
+
+
+# --- drill: kill -9 a worker during validation and during a batch chunk ---------------------------
+def worker_kill(ctx) -> None:  # noqa: ANN001
+    from modelkit.tests.looping_model import looping_onnx
+
+    stack = ctx.stack
+    with client(stack, ctx.token) as api:
+        ensure_looper(ctx, api)
+        # The example loops 20 million times: validation takes seconds, long enough to be killed in it.
+        number = upload(api, "looper", looping_onnx(5), input_example="[[20000000.0, 1.0, 1.0, 1.0, 1.0]]")
+        owner = wait_for(lambda: _validation_owner(stack, number), 60, "validation on a worker", every=0.05)
+        pid = int(owner.split(":")[1])
+        os.kill(pid, signal.SIGKILL)
+        killed_at = time.time()
+        version = wait_ready(api, "looper", number, timeout=240)
+        attempts = stack.sql("SELECT validation_attempts FROM registry_modelversion v JOIN registry_registeredmodel m "
+                             "ON v.model_id = m.id WHERE m.name = 'looper' AND v.version = %s", number)[0][0]
+        say(f"  did: kill -9 the worker process (pid {pid}) validating looper v{number}; counted: the version "
+            f"became {version['status']} {time.time() - killed_at:.1f}s later after {attempts} validation "
+            f"deliveries (the killed one and the one that completed)")
+        check(attempts == 2, f"validation attempts {attempts}")
+
+        job_id = submit_job(api, "looper", "batch", 200, [600000.0] * 4)
+        chunk = wait_for(lambda: _running_chunk(stack, job_id), 60, "a chunk on a worker", every=0.05)
+        time.sleep(0.2)
+        os.kill(int(chunk[1].split(":")[1]), signal.SIGKILL)
+        wait_job(api, job_id, timeout=240)
+        rows = exactly_once(api, job_id, 200)
+        redelivered = stack.sql("SELECT state, attempts FROM batch_batchchunk WHERE id = %s", chunk[0])[0]
+    say(f"  did: kill -9 the worker process (pid {chunk[1].split(':')[1]}) running chunk {chunk[0]}; counted: "
+        f"{rows}; the killed chunk is {redelivered[0]} after {redelivered[1]} deliveries")
+    check(redelivered == ("done", 2), f"killed chunk {redelivered}")
+
+
+def _validation_owner(stack, number: int) -> str | None:  # noqa: ANN001
+    rows = stack.sql("SELECT v.validation_lease_owner FROM registry_modelversion v JOIN registry_registeredmodel m "
+                     "ON v.model_id = m.id WHERE m.name = 'looper' AND v.version = %s AND v.status = 'validating'",
+                     number)
+    return rows[0][0] if rows and rows[0][0] else None
+
+
+def _running_chunk(stack, job_id: str) -> tuple | None:  # noqa: ANN001
+    rows = stack.sql("SELECT c.id, c.lease_owner FROM batch_batchchunk c JOIN batch_batchjob j ON c.job_id = j.id "
+                     "WHERE j.uuid = %s AND c.state = 'running' AND c.lease_owner <> ''", job_id)
+    return rows[0] if rows else None
+
+
+# --- drill: fill the artifact disk during an upload -----------------------------------------------
+def small_disk(path: Path, wanted: bool) -> str:
+    """The stack's data folder on a tmpfs of 48 MiB, so the drill can fill it; else the machine's disk."""
+    release_disk(path)
+    path.mkdir(parents=True, exist_ok=True)
+    if not wanted:
+        return "the machine's disk"
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m,mode=0755", "tmpfs", str(path)],
+                             capture_output=True, text=True)
+    return "a 48 MiB tmpfs" if mounted.returncode == 0 else f"the machine's disk (no tmpfs: {mounted.stderr.strip()})"
+
+
+def release_disk(path: Path) -> None:
+    if path.exists() and subprocess.run(["mountpoint", "-q", str(path)]).returncode == 0:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def disk_full(ctx) -> None:  # noqa: ANN001
+    stack, data = ctx.stack, Path(ctx.stack.info["data_dir"])
+    if subprocess.run(["mountpoint", "-q", str(data)]).returncode != 0:
+        raise AssertionError("the data folder is not a tmpfs of its own (mount refused): cannot fill it safely")
+    filler = data / "filler"
+    free = shutil.disk_usage(data).free
+    with filler.open("wb") as out:
+        out.truncate(0)
+        block = b"\0" * (1 << 20)
+        for _ in range(max(0, free // len(block) - 1)):
+            out.write(block)
+    files_before = sorted(str(p) for p in data.rglob("*") if p.is_file())
+    versions_before = stack.sql("SELECT count(*) FROM registry_modelversion")[0][0]
+    try:
+        with client(stack, ctx.token) as api:
+            answer = api.post("/api/v1/models/iris/versions",
+                              files={"file": ("big.onnx", os.urandom(6 * 1024 * 1024))})
+            files_after = sorted(str(p) for p in data.rglob("*") if p.is_file())
+            versions_after = stack.sql("SELECT count(*) FROM registry_modelversion")[0][0]
+            free_then = shutil.disk_usage(data).free
+    finally:
+        filler.unlink()
+    say(f"  did: filled the data folder's tmpfs to {free_then // 1024} KiB free, uploaded 6 MiB through nginx")
+    say(f"  counted: answer {answer.status_code} {answer.text[:160]!r}; version rows {versions_before} -> "
+        f"{versions_after}; files in the data folder {len(files_before)} -> {len(files_after)} "
+        f"(new: {sorted(set(files_after) - set(files_before))})")
+    check(answer.status_code in (503, 507), f"answer {answer.status_code}")
+    check(versions_after == versions_before, "a version row was left")
+    check(set(files_after) <= set(files_before), "a partial file was left")
+    with client(stack, ctx.token) as api:
+        number = upload(api, "iris", _tiny_variant())
+    say(f"  after freeing the space: the next upload is v{number} (201)")
+
+
+def _tiny_variant() -> bytes:
+    import numpy as np
+    from skl2onnx import to_onnx
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
+    features, labels = load_iris(return_X_y=True)
+    model = LogisticRegression(C=0.25, max_iter=1000).fit(features, labels)
+    return to_onnx(model, features[:1].astype(np.float32), options={id(model): {"zipmap": False}}).SerializeToString()
