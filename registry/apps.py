@@ -6,7 +6,8 @@ class RegistryConfig(AppConfig):
     verbose_name = "Model registry"
 
     def ready(self) -> None:
-        from registry import admin_users, signals  # noqa: F401  (admin_users replaces the User admin)
+        # admin_users replaces the User admin; admin_tokens lists every team's service tokens for staff.
+        from registry import admin_tokens, admin_users, signals  # noqa: F401
         from registry.api import openapi  # noqa: F401  (registers the schema extension)
 
         signals.connect()

@@ -30,8 +30,10 @@ from registry.models import (
     PromotionRequest,
     RegisteredModel,
     Role,
+    ServiceToken,
     Team,
 )
+from registry.services.service_tokens import service_token_create
 from registry.tests.admin_pages import act, form_data, row, submit, url
 from registry.tests.factories import MembershipFactory, TeamFactory, UserFactory
 
@@ -153,6 +155,13 @@ def promotion_reject(client: Client, w: W) -> list[str]:
     return ["promotion.reject"]
 
 
+def service_token_revoke(client: Client, w: W) -> list[str]:
+    act(client, ServiceToken, "revoke", w.token)
+    token = ServiceToken.objects.select_related("account").get(pk=w.token.pk)
+    assert token.revoked_at is not None and not token.account.is_active
+    return ["service_token.revoke"]
+
+
 RECIPES: dict[tuple[type[Model], str], Callable[[Client, W], list[str]]] = {
     (Team, "add"): team_add, (Team, "change"): team_change, (Team, "delete"): team_delete,
     (Team, "action:delete_selected"): team_delete_selected,
@@ -161,6 +170,7 @@ RECIPES: dict[tuple[type[Model], str], Callable[[Client, W], list[str]]] = {
     (ModelAlias, "add"): alias_add, (ModelAlias, "change"): alias_change, (ModelAlias, "delete"): alias_delete,
     (ModelAlias, "action:delete_selected"): alias_delete_selected,
     (PromotionRequest, "action:approve"): promotion_approve, (PromotionRequest, "action:reject"): promotion_reject,
+    (ServiceToken, "action:revoke"): service_token_revoke,
 }
 OFFERED = [(model, op) for model in REGISTRY for op in sorted(offered(model))]
 REFUSED = [(model, op) for model in REGISTRY for op in ("add", "change", "delete") if op not in offered(model)]
@@ -179,8 +189,10 @@ def w(client, ready_iris, model, owner, maintainer, teammate, viewer, iris_onnx)
     v2 = make_version(model, owner, iris_onnx[0])
     # On its own alias, so that the recipes moving production leave it open.
     promotion = services.promotion_request(actor=owner, model=model, alias="canary", version=v2, reason="better")
+    beta = TeamFactory(slug="beta")
+    token, _ = service_token_create(actor=staff, team=beta, role=Role.PREDICTOR, name="ci")  # not in acme's members
     return W(staff=staff, team=model.team, model=model, v1=ready_iris, v2=v2, promotion=promotion,
-             alias=ModelAlias.objects.get(name="production"), beta=TeamFactory(slug="beta"), empty=empty)
+             alias=ModelAlias.objects.get(name="production"), beta=beta, empty=empty, token=token)
 
 
 def test_the_walk_sees_the_registry_pages():
