@@ -42,7 +42,10 @@ def job_finalize(self: Any, job_id: int) -> str:
     return finalize(job_id=job_id)
 
 
-@shared_task(name="batch.jobs_sweep", acks_late=True, reject_on_worker_lost=True, time_limit=300)
+# Each sets its soft limit below its hard one: the global soft limit (MODELYARD_TASK_SOFT_TIME_LIMIT, 600 s) above
+# a task's hard limit makes Celery refuse to send it at all (beat logged that for the sweep, which never ran).
+@shared_task(name="batch.jobs_sweep", acks_late=True, reject_on_worker_lost=True, soft_time_limit=240,
+             time_limit=300)
 def jobs_sweep() -> dict[str, int]:
     """Beat, every minute: chunks a broker lost or a dead worker held are sent again; complete jobs
     are finalized; jobs past MODELYARD_BATCH_MAX_JOB_HOURS fail. Never stuck in running."""
@@ -51,7 +54,8 @@ def jobs_sweep() -> dict[str, int]:
     return sweep()
 
 
-@shared_task(name="batch.jobs_expire", acks_late=True, reject_on_worker_lost=True, time_limit=3600)
+@shared_task(name="batch.jobs_expire", acks_late=True, reject_on_worker_lost=True, soft_time_limit=3540,
+             time_limit=3600)
 def jobs_expire() -> dict[str, int]:
     """Beat, hourly: files of jobs finished more than MODELYARD_BATCH_RETENTION_DAYS ago (audited)."""
     from batch.services import jobs_expire as expire
@@ -60,7 +64,8 @@ def jobs_expire() -> dict[str, int]:
     return expire(older_than=timedelta(days=settings.MODELYARD_BATCH_RETENTION_DAYS), grace=grace)
 
 
-@shared_task(name="batch.job_create_scheduled", acks_late=True, reject_on_worker_lost=True, time_limit=600)
+@shared_task(name="batch.job_create_scheduled", acks_late=True, reject_on_worker_lost=True, soft_time_limit=540,
+             time_limit=600)
 def job_create_scheduled(**kwargs: Any) -> str:
     """For django-celery-beat entries (docs/batch.md): kwargs username, model, alias, input_from and the
     job options. A refusal (the user lost the role, the alias is gone) is logged and audited nowhere:
