@@ -20,6 +20,7 @@ from modelyard.cli import app
 
 PASSWORD = "correct horse battery staple"  # registry.tests.factories.UserFactory
 FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+ROWS = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -40,10 +41,12 @@ def login(ctx: typer.Context, url: str = typer.Option(None, "--url", help="Serve
 def logout(ctx: typer.Context) -> None:
     """Revoke the stored sign-in on the server and forget it here."""
     st = state(ctx)
-    if config.load().get("refresh"):
+    stored = config.load()
+    if stored.get("refresh") and not os.environ.get("MODELYARD_TOKEN"):
         st.client().logout()
-    forgotten = config.forget()
-    st.emit({"signed_out": forgotten}, "Signed out" if forgotten else "Was not signed in")
+    config.forget()
+    signed_in = bool(stored.get("access") or stored.get("refresh"))
+    st.emit({"signed_out": signed_in}, "Signed out" if signed_in else "Was not signed in")
 
 
 def _json_option(value: str | None, name: str) -> dict[str, Any] | None:

@@ -45,8 +45,11 @@ def save(data: dict[str, Any]) -> Path:
 
 
 def forget() -> bool:
-    try:
-        credentials_path().unlink()
-    except FileNotFoundError:
-        return False
-    return True
+    """Drop the tokens, keep the server's URL; False when there were none."""
+    stored = load()
+    had_tokens = bool(stored.get("access") or stored.get("refresh"))
+    if stored.get("url"):
+        save({"url": stored["url"]})
+    else:
+        credentials_path().unlink(missing_ok=True)
+    return had_tokens
