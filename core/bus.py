@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import DatabaseError, transaction
 
 logger = logging.getLogger(__name__)
 CHANNEL = "modelyard:invalidate"
@@ -146,7 +146,19 @@ class LocalCache:
             return entry[1]
         ensure_listening()
         generation = self._generation
-        value = loader()
+        try:
+            value = loader()
+        except DatabaseError:
+            # The database is away and the entry is only past its backstop TTL, not invalidated by a change
+            # (a message drops it): keep answering from it until the database is back (docs/deployment.md).
+            if entry is None:
+                raise
+            logger.warning("%s%s: database unavailable, serving the entry kept %.0fs ago", self.prefix, key,
+                           now - entry[0])
+            with self._lock:  # try again after another TTL, not on every request meanwhile
+                if generation == self._generation and key in self._data:
+                    self._data[key] = (now, entry[1])
+            return entry[1]
         with self._lock:
             if generation == self._generation:
                 self._data[key] = (now, value)

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -27,7 +28,17 @@ def _first_error(detail: Any, path: str | None = None) -> tuple[str | None, Any]
     return path, detail
 
 
+# The database is away (restarting, failing over, connections exhausted) or broke the connection: retryable,
+# never a 500. Integrity and programming errors are not these, and stay bugs.
+DATABASE_AWAY = (OperationalError, InterfaceError)
+DATABASE_AWAY_MESSAGE = "The database is unavailable right now; retry in a moment"
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, DATABASE_AWAY):
+        response = Response(envelope("database_unavailable", DATABASE_AWAY_MESSAGE), status=503)
+        response["Retry-After"] = "1"
+        return response
     if isinstance(exc, RequestDataTooBig):
         return Response(envelope("too_large", "The request body is larger than allowed"), status=413)
     if isinstance(exc, ModelyardError):
