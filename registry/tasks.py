@@ -61,3 +61,13 @@ def versions_purge_deleted() -> dict[str, int]:
     from registry.services.deletion import versions_purge_deleted as purge
 
     return purge(retention=timedelta(days=settings.MODELYARD_DELETED_RETENTION_DAYS))
+
+
+@shared_task(name="registry.artifacts_reencrypt", bind=True, acks_late=True, reject_on_worker_lost=True,
+             max_retries=5, default_retry_delay=30, autoretry_for=(ConnectionError, Unavailable))
+def artifacts_reencrypt(self: Any) -> dict[str, Any]:
+    """After a key rotation (manage.py rotate_artifact_key): re-seal every artifact under the active key.
+    Idempotent: files already under it are skipped, so a redelivery or a second run only checks."""
+    from registry.services.encryption import artifacts_reencrypt as reencrypt
+
+    return reencrypt()
