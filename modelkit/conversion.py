@@ -1,8 +1,10 @@
-"""Serve scikit-learn versions through onnxruntime when a conversion is proven equivalent.
+"""Serve versions through onnxruntime when a conversion is proven equivalent.
 
-At validation the estimator is converted with skl2onnx and both are run on the input example and on
-generated rows; only if every output agrees within tolerance is the ONNX copy served. The original
-artifact stays the source of truth; a failed or inexact conversion just keeps scikit-learn.
+At validation the model is converted (scikit-learn with skl2onnx, XGBoost and LightGBM with onnxmltools,
+TorchScript with torch.onnx: a runtime that converts itself has ``onnx_model(features)``), and both are
+run on the input example and on generated rows; only if every output agrees within tolerance is the
+ONNX copy served. The original artifact stays the source of truth; a failed or inexact conversion just
+keeps the framework.
 """
 
 import copy
@@ -13,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from modelkit.runtimes.estimator import EstimatorRuntime
+from modelkit.runtimes.base import Runtime
 from modelkit.runtimes.onnx import OnnxRuntime
 
 GENERATED_ROWS = 200
@@ -59,18 +61,33 @@ def _compare(name: str, expected: Any, actual: Any) -> float:
     return 0.0
 
 
-def accelerate(runtime: EstimatorRuntime, example: np.ndarray | None) -> Acceleration:
-    features = runtime.signature()["inputs"]["features"]
-    if not features:
-        return Acceleration(None, "served by scikit-learn: the estimator does not report its feature count")
-    estimator = _convertible(runtime.estimator)
-    try:
-        from skl2onnx import to_onnx
+def _first_line(exc: Exception) -> str:
+    """Exporters append whole graphs to their messages: the first line says what failed."""
+    lines = str(exc).strip().splitlines()
+    return lines[0][:500] if lines else ""
 
-        options = {id(estimator): {"zipmap": False}} if hasattr(estimator, "predict_proba") else None
-        onx = to_onnx(estimator, np.zeros((1, features), dtype=np.float32), options=options).SerializeToString()
-    except Exception as exc:  # the converter raises many kinds of error for unsupported estimators
-        return Acceleration(None, f"served by scikit-learn: skl2onnx cannot convert it ({type(exc).__name__}: {exc})")
+
+def _sklearn_onnx(runtime: Any, features: int) -> bytes:
+    from skl2onnx import to_onnx
+
+    estimator = _convertible(runtime.estimator)
+    options = {id(estimator): {"zipmap": False}} if hasattr(estimator, "predict_proba") else None
+    return to_onnx(estimator, np.zeros((1, features), dtype=np.float32), options=options).SerializeToString()
+
+
+def accelerate(runtime: Runtime, example: np.ndarray | None, features: int | None = None) -> Acceleration:
+    """``features``: the version's feature count when the artifact does not tell (a declared input shape)."""
+    framework = getattr(runtime, "framework", "scikit-learn")
+    converter = getattr(runtime, "converter", "skl2onnx")
+    features = runtime.signature()["inputs"]["features"] or features
+    if not features:
+        return Acceleration(None, f"served by {framework}: the model does not report its feature count")
+    export = getattr(runtime, "onnx_model", None)
+    try:
+        onx = export(features) if export is not None else _sklearn_onnx(runtime, features)
+    except Exception as exc:  # the converters raise many kinds of error for unsupported models
+        return Acceleration(None, f"served by {framework}: {converter} cannot convert it ({type(exc).__name__}: "
+                                  f"{_first_line(exc)})")
     rows = _rows(example, features)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "converted.onnx"
@@ -80,6 +97,6 @@ def accelerate(runtime: EstimatorRuntime, example: np.ndarray | None) -> Acceler
             expected = runtime.predict(rows)
             worst = max(_compare(name, value, converted.get(name)) for name, value in expected.items())
         except Exception as exc:
-            return Acceleration(None, f"served by scikit-learn: the ONNX conversion does not match ({exc})")
-    return Acceleration(onx, f"served by onnxruntime: converted with skl2onnx, outputs match on {len(rows)} rows "
+            return Acceleration(None, f"served by {framework}: the ONNX conversion does not match ({exc})")
+    return Acceleration(onx, f"served by onnxruntime: converted with {converter}, outputs match on {len(rows)} rows "
                              f"(max abs difference {worst:.2g})")

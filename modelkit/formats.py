@@ -6,6 +6,7 @@ directory bytes (at most ``max_directory_bytes`` of them), so a zip of 200,000 e
 few megabytes to refuse, not the hundred-odd that :mod:`zipfile` spends building one object per entry.
 """
 
+import re
 import struct
 import zipfile
 from enum import StrEnum
@@ -21,6 +22,16 @@ class Format(StrEnum):
     SKOPS = "skops"
     PICKLE = "pickle"
     JOBLIB = "joblib"
+    # Safe formats: data only, loaded without running code chosen by the file's author.
+    XGBOOST = "xgboost"  # XGBoost's JSON or UBJSON model file (Booster.save_model)
+    LIGHTGBM = "lightgbm"  # LightGBM's text model (Booster.save_model)
+    # TorchScript code is a restricted language run by torch's own interpreter, not Python.
+    TORCHSCRIPT = "torchscript"  # torch.jit.save archive
+
+
+# The frameworks a format needs on the validating worker, and the extra that installs them.
+FRAMEWORKS = {Format.XGBOOST: ("xgboost", "requirements.txt"), Format.LIGHTGBM: ("lightgbm", "requirements.txt"),
+              Format.TORCHSCRIPT: ("torch", "requirements-torch.txt")}
 
 
 # Loading these runs code chosen by the file's author.
@@ -64,6 +75,21 @@ def _looks_like_onnx(head: bytes) -> bool:
         return False
     ir_version, pos = _read_varint(head, 1)
     return 1 <= ir_version <= 30 and pos < len(head) and head[pos] in _ONNX_NEXT_TAGS
+
+
+# XGBoost's JSON and UBJSON models open with their "learner" object (UBJSON: '{', a length, the key).
+_XGBOOST_JSON = re.compile(rb'\s*\{\s*"learner"\s*:')
+_XGBOOST_UBJ = re.compile(rb"\{(?:[iU].|I..|l.{4}|L.{8})learner", re.DOTALL)
+_LIGHTGBM = re.compile(rb"tree\r?\nversion=v\d")
+
+
+def _zip_format(names: list[str]) -> str | None:
+    if "schema.json" in names:
+        return Format.SKOPS
+    # torch.jit.save: <folder>/data.pkl (a TorchScript-only pickle: no Python objects) and <folder>/code/.
+    if any(n.endswith("/data.pkl") for n in names) and any("/code/__torch__" in n for n in names):
+        return Format.TORCHSCRIPT
+    return None
 
 
 def _is_zlib(head: bytes) -> bool:
@@ -189,11 +215,15 @@ def detect_format(
             return None
         finally:
             fileobj.seek(0)
-        return Format.SKOPS if "schema.json" in names else None
+        return _zip_format(names)
     if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:
         return Format.PICKLE
     if head.startswith(_COMPRESSED_JOBLIB) or _is_zlib(head):
         return Format.JOBLIB
     if _looks_like_onnx(head):
         return Format.ONNX
+    if _XGBOOST_JSON.match(head) or _XGBOOST_UBJ.match(head):
+        return Format.XGBOOST
+    if _LIGHTGBM.match(head):
+        return Format.LIGHTGBM
     return None

@@ -17,6 +17,9 @@ RUNTIMES: dict[str, str] = {
     "skops": "modelkit.runtimes.skops:SkopsRuntime",
     "pickle": "modelkit.runtimes.pickled:PickleRuntime",
     "joblib": "modelkit.runtimes.pickled:PickleRuntime",
+    "xgboost": "modelkit.runtimes.boosting:XGBoostRuntime",
+    "lightgbm": "modelkit.runtimes.boosting:LightGBMRuntime",
+    "torchscript": "modelkit.runtimes.torchscript:TorchScriptRuntime",
 }
 
 

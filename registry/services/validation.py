@@ -189,7 +189,8 @@ def _check(version: ModelVersion) -> Outcome:
         raise ValidationFailed("The declared signature does not match the model: " + "; ".join(conflicts))
     signature = signature_merge(version.signature, inferred)
     example = _run_example(runtime, version.input_example, signature) if version.input_example is not None else None
-    serving = _serving(version, runtime, example)
+    signature = _declared_shape(runtime, signature, example)
+    serving = _serving(version, runtime, example, signature["inputs"]["features"])
     if serving["serving_format"] == ModelFormat.ONNX and version.format != ModelFormat.ONNX:
         # Served in float32 now: inputs are checked (finite, in range) in the dtype the model sees.
         signature = {**signature, "inputs": {**signature["inputs"], "dtype": "float32"}}
@@ -211,15 +212,27 @@ def _run_example(runtime: Any, example: Any, signature: dict[str, Any]) -> np.nd
     return batch
 
 
-def _serving(version: ModelVersion, runtime: Any, example: np.ndarray | None) -> dict[str, str]:
+def _declared_shape(runtime: Any, signature: dict[str, Any], example: np.ndarray | None) -> dict[str, Any]:
+    """A format that does not record its input shape (TorchScript) takes the declared one or the example's."""
+    if not getattr(runtime, "needs_declared_features", False) or signature["inputs"]["features"]:
+        return signature
+    if example is None:
+        raise ValidationFailed(f"A {runtime.framework} model does not record its input shape: declare it "
+                               "(signature.inputs.features) or upload an input example")
+    return {**signature, "inputs": {**signature["inputs"], "features": int(example.shape[1])}}
+
+
+def _serving(version: ModelVersion, runtime: Any, example: np.ndarray | None,
+             features: int | None) -> dict[str, str]:
     """Which artifact answers predictions, and why."""
     original = {"serving_format": version.format, "serving_storage_key": version.storage_key,
                 "serving_sha256": version.sha256}
     if version.format == ModelFormat.ONNX:
         return {**original, "serving_note": "served by onnxruntime (uploaded as ONNX)"}
     if not settings.MODELYARD_ONNX_ACCELERATION:
-        return {**original, "serving_note": "served by scikit-learn: ONNX acceleration is off"}
-    result = accelerate(runtime, example)
+        framework = getattr(runtime, "framework", "scikit-learn")
+        return {**original, "serving_note": f"served by {framework}: ONNX acceleration is off"}
+    result = accelerate(runtime, example, features)
     if result.onnx is None:
         return {**original, "serving_note": result.note}
     key = artifact_new_key(version.model_id).replace(".bin", ".onnx")
