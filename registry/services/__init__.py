@@ -12,6 +12,7 @@ from registry.services.promotions import (
     promotion_reject,
     promotion_request,
 )
+from registry.services.service_tokens import service_token_create, service_token_revoke
 from registry.services.teams import membership_remove, membership_set, team_create, team_delete, team_update
 from registry.services.validation import version_validate
 from registry.services.versions import VersionMetadata, version_create, version_publish_local
@@ -19,7 +20,8 @@ from registry.services.versions import VersionMetadata, version_create, version_
 __all__ = [
     "VersionMetadata", "alias_delete", "alias_set", "audit_record", "membership_remove", "membership_set",
     "model_create", "model_update", "promotion_approve", "promotion_cancel", "promotion_consume",
-    "promotion_reject", "promotion_request", "team_create", "team_delete", "team_update",
+    "promotion_reject", "promotion_request", "service_token_create", "service_token_revoke", "team_create",
+    "team_delete", "team_update",
     "version_archive", "version_create", "version_publish_local", "version_quarantine", "version_restore",
     "version_validate",
 ]
