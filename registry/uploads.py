@@ -1,5 +1,6 @@
 """Upload handling: stream to a temporary file, hashing and counting on the way."""
 
+import errno
 import hashlib
 from collections.abc import Callable
 
@@ -9,7 +10,7 @@ from django.core.files.uploadedfile import TemporaryUploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload, TemporaryFileUploadHandler
 from django.http import HttpRequest
 
-from core.errors import ModelyardError, PayloadTooLarge
+from core.errors import InsufficientStorage, ModelyardError, PayloadTooLarge
 
 
 class HashedUploadedFile(TemporaryUploadedFile):
@@ -88,6 +89,9 @@ def _client_error(exc: Exception) -> ModelyardError | None:
         return ModelyardError(f"Too many form fields or files: {exc}", code="too_many_parts")
     if isinstance(exc, RequestDataTooBig):
         return PayloadTooLarge("The form fields are larger than allowed")
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):  # our disk, not the client
+        return InsufficientStorage("The server has no room for this upload right now; nothing was kept. "
+                                   "Retry later", field="file", code="storage_full")
     if isinstance(exc, OSError):  # the client went away mid-upload (gunicorn raises an IOError subclass)
         return ModelyardError("The upload ended before the whole body arrived", field="file",
                               code="upload_incomplete")
