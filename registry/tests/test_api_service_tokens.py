@@ -5,27 +5,15 @@ import time
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
-from rest_framework.test import APIClient
 
-from registry.models import AuditEvent, Membership, Role, ServiceToken
+from registry.models import AuditEvent, Role, ServiceToken
 from registry.services.service_tokens import service_token_create
+from registry.tests.service_tokens import bearer, counts
 
 TOKENS = "/api/v1/teams/acme/tokens"
 PREDICT = "/api/v1/models/iris/aliases/production/predict"
-
-
-def bearer(secret: str) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
-    return client
-
-
-def counts() -> tuple[int, int, int, int]:
-    return (ServiceToken.objects.count(), get_user_model().objects.count(), Membership.objects.count(),
-            AuditEvent.objects.count())
 
 
 def test_an_owner_creates_lists_and_revokes_a_token(as_user, owner, ready_iris, iris_rows):

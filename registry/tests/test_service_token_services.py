@@ -11,21 +11,9 @@ from registry import services
 from registry.models import AuditEvent, Membership, Role, ServiceToken
 from registry.selectors import service_tokens_for_team
 from registry.services.service_tokens import service_token_create, service_token_revoke
+from registry.tests.service_tokens import bearer, counts
 
 pytestmark = pytest.mark.django_db
-
-
-def bearer(secret: str):  # noqa: ANN201
-    from rest_framework.test import APIClient
-
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
-    return client
-
-
-def counts() -> tuple[int, int, int, int]:
-    return (ServiceToken.objects.count(), get_user_model().objects.count(), Membership.objects.count(),
-            AuditEvent.objects.count())
 
 
 def test_create_makes_a_service_account_with_the_role_and_audits_it(owner, team, model):

@@ -6,20 +6,14 @@ import urllib.request
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from rest_framework.test import APIClient
 
 from registry.models import Role
 from registry.services.service_tokens import service_token_create, service_token_revoke
+from registry.tests.service_tokens import bearer
 from serving.tests.test_live_server import assert_locked_out_within_a_second, versions_answering, wait_ready
 
 ALIAS = "/api/v1/models/iris/aliases/production/predict"
 V2 = {"inputs": [{"name": "input-0", "shape": [1, 4], "datatype": "FP32", "data": [5.1, 3.5, 1.4, 0.2]}]}
-
-
-def bearer(secret: str) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
-    return client
 
 
 @pytest.mark.usefixtures("jwt_algorithm")  # HS256, RS256 and ES256, as the rest of the predict suite
