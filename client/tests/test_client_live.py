@@ -57,6 +57,27 @@ def test_an_estimator_pushed_with_a_sample_serves_its_own_predictions_by_every_u
     assert rows["labels"].tolist() == estimator.predict(iris_frame.iloc[:3]).tolist()
 
 
+def test_a_batch_job_waits_with_a_progress_bar_and_downloads(owner_client, team, iris_estimator, tmp_path):
+    import io
+
+    import pyarrow.parquet as pq
+    from batch.tests.conftest import csv_bytes, iris_like
+    from rich.console import Console
+
+    owner_client.push("iris", iris_estimator, team="acme", wait=True)
+    owner_client.set_alias("iris", "staging", 1)
+    values = iris_like(300, seed=4)
+    (tmp_path / "in.csv").write_bytes(csv_bytes(values))
+    job = owner_client.batch("iris@staging", tmp_path / "in.csv", id_column="id", output_format="parquet")
+    assert job.status == "queued" and job.data["rows_total"] == 300
+    screen = io.StringIO()
+    job.wait(progress=Console(file=screen, force_terminal=True, width=120))
+    assert job.status == "succeeded" and "300/300" in screen.getvalue()
+    output = pq.read_table(job.download(tmp_path / "out.parquet"))
+    assert output.column("labels").to_pylist() == iris_estimator.predict(values).tolist()
+    assert output.column("id").to_pylist()[:2] == ["r1", "r2"]
+
+
 def test_an_onnx_model_proto_is_pushed_as_onnx(owner_client, team, iris_onnx):
     import onnx
 
