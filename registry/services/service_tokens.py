@@ -58,8 +58,10 @@ def _check_input(role: object, name: object, expires_at: datetime | None) -> tup
         TOKEN_NAME_VALIDATOR(name)
     except ValidationError as exc:
         raise ModelyardError(str(exc.messages[0]), field="name") from None
-    if expires_at is not None and (timezone.is_naive(expires_at) or expires_at <= timezone.now()):
-        raise ModelyardError("expires_at must be a time in the future, with its time zone", field="expires_at")
+    if expires_at is not None and timezone.is_naive(expires_at):
+        raise ModelyardError("expires_at needs a time zone (e.g. 2027-06-30T00:00:00Z)", field="expires_at")
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ModelyardError("expires_at must be in the future", field="expires_at")
     return str(role), name
 
 
