@@ -16,10 +16,11 @@ def staff_client(client, db):  # noqa: ANN001, ANN201
 
 
 def test_staff_see_every_teams_tokens_but_no_secret(staff_client, owner, team, outsider):
-    _, secret = service_token_create(actor=owner, team=team, role=Role.PREDICTOR, name="ci-deploy")
-    page = staff_client.get(url(ServiceToken, "changelist"))
-    assert page.status_code == 200 and b"ci-deploy" in page.content
-    assert secret.encode() not in page.content and secret.split(".")[2].encode() not in page.content
+    token, secret = service_token_create(actor=owner, team=team, role=Role.PREDICTOR, name="ci-deploy")
+    for page in (staff_client.get(url(ServiceToken, "changelist")), staff_client.get(url(ServiceToken, "change",
+                                                                                           token.pk))):
+        assert page.status_code == 200 and b"ci-deploy" in page.content
+        assert secret.encode() not in page.content and secret.split(".")[2].encode() not in page.content
     assert staff_client.get(url(ServiceToken, "add")).status_code == 403
 
 
