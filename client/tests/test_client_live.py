@@ -1,16 +1,24 @@
 """modelyard.Client against gunicorn and a real worker: push objects, wait, alias, predict by URI, tokens, errors."""
 
 import datetime as dt
+import time
 
 import numpy as np
 import pandas as pd
 import pytest
-from django.contrib.auth import get_user_model
 from registry.models import ModelVersion
 from registry.tokens import RefreshToken
 
 from client.tests.conftest import FEATURES, PASSWORD
-from modelyard import ApprovalRequired, AuthenticationError, Client, NotFound, UsageError, VersionFailed
+from modelyard import (
+    ApprovalRequired,
+    AuthenticationError,
+    Client,
+    NotFound,
+    PermissionDenied,
+    UsageError,
+    VersionFailed,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -133,17 +141,19 @@ def test_refusals_are_typed_errors_carrying_the_envelope(server, owner, team, ow
         owner_client.predict("iris", [[1, 2, 3, 4]])  # neither alias nor version
 
 
-def test_a_service_token_from_the_environment_is_used_as_given(server, owner, team, monkeypatch, owner_client,
-                                                               iris_estimator):
+def test_a_teams_service_token_in_modelyard_token(server, team, monkeypatch, owner_client, iris_estimator):
     owner_client.push("iris", iris_estimator, team="acme", wait=True)
-    owner.refresh_from_db()
-    monkeypatch.setenv("MODELYARD_TOKEN", str(RefreshToken.for_user(owner).access_token))
+    owner_client.set_alias("iris", "staging", 1)
+    created = owner_client.create_service_token("acme", "ci-deploy", "maintainer")
+    monkeypatch.setenv("MODELYARD_TOKEN", created["token"])
     monkeypatch.setenv("MODELYARD_URL", server)
-    with Client() as client:
-        assert [v["version"] for v in client.versions("iris")] == [1]
-    get_user_model().objects.filter(pk=owner.pk).update(is_active=False)
-    with pytest.raises(AuthenticationError), Client() as client:
-        import time
-
-        time.sleep(1.2)  # the servers' cached caller expires
-        client.versions("iris")
+    with Client() as ci:  # from the environment: no sign-in, no refresh
+        pushed = ci.push("iris", iris_estimator, sample=[[5.1, 3.5, 1.4, 0.2]], wait=True)
+        assert pushed.number == 2 and pushed["created_by"] == created["account"]
+        assert ci.predict("iris@staging", [[5.1, 3.5, 1.4, 0.2]])["labels"].tolist() == [0]
+        with pytest.raises(PermissionDenied):  # a token never decides promotions (four eyes: two people)
+            ci.approve(ci.promote("iris", "production", 2, "from CI")["id"])
+    owner_client.revoke_service_token("acme", created["id"])
+    time.sleep(1.2)  # every web process drops the cached caller within a second
+    with pytest.raises(AuthenticationError), Client() as ci:
+        ci.versions("iris")

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from client.tests.conftest import PASSWORD, ROWS
+from modelyard import Client
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 COMMAND = Path(sys.executable).parent / "modelyard"  # the venv's console script (pip install ./client)
@@ -41,6 +42,14 @@ def test_the_installed_command_pushes_predicts_and_exits_with_codes_scripts_trus
 
     missing = run(env, "--json", "versions", "nope")
     assert missing.returncode == 4 and json.loads(missing.stdout)["error"]["code"] == "not_found"
+    with Client(server, username=owner.username, password=PASSWORD) as as_owner:
+        secret = as_owner.create_service_token("acme", "ci", "predictor")["token"]
+    ci = {**env, "MODELYARD_TOKEN": secret, "MODELYARD_URL": server, "MODELYARD_CONFIG_DIR": str(tmp_path / "ci")}
+    scored = run(ci, "--json", "predict", "iris/1", "--data", json.dumps(ROWS))
+    assert scored.returncode == 0 and json.loads(scored.stdout)["version"] == 1, scored.stderr
+    assert not (tmp_path / "ci").exists()  # a token from the environment is never written anywhere
+    denied = run(ci, "alias", "iris", "staging", "1")  # a predictor token may not move aliases
+    assert denied.returncode == 3 and "permission" in denied.stderr.lower()
     forged = run({**env, "MODELYARD_TOKEN": "forged", "MODELYARD_URL": server}, "versions", "iris")
     assert forged.returncode == 3 and "Authentication credentials" in forged.stderr
     usage = run(env, "predict", "iris@staging")  # no rows

@@ -67,6 +67,20 @@ class RegistryMixin:
         body = {"name": name, "team": team, "description": description, "tags": tags or {}}
         return self.session.json("POST", "/api/v1/models", json=body)
 
+    # --- a team's service tokens (owners; the secret is in the create answer only) ------------------
+
+    def service_tokens(self, team: str) -> list[dict[str, Any]]:
+        return list(self._pages(f"/api/v1/teams/{team}/tokens"))
+
+    def create_service_token(self, team: str, name: str, role: str, expires_at: str | None = None
+                             ) -> dict[str, Any]:
+        """A token for automation; ``["token"]`` is the secret to put in MODELYARD_TOKEN."""
+        body = {"name": name, "role": role, "expires_at": expires_at}
+        return self.session.json("POST", f"/api/v1/teams/{team}/tokens", json=body)
+
+    def revoke_service_token(self, team: str, token_id: int) -> None:
+        self.session.request("DELETE", f"/api/v1/teams/{team}/tokens/{token_id}")
+
     # --- versions ------------------------------------------------------------------------------
 
     def versions(self, name: str, status: str | None = None) -> list[Version]:
