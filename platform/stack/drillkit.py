@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -72,7 +73,7 @@ class Stack:
         return self.status()[name]["pid"]
 
     def stop(self) -> None:
-        self.process.send_signal(signal.SIGINT)
+        self.process.send_signal(signal.SIGTERM)  # what Ctrl-C does (run.py treats both alike)
         try:
             self.process.wait(timeout=180)
         except subprocess.TimeoutExpired:
@@ -149,8 +150,10 @@ class Traffic:
             while not self._stop.is_set():
                 start = time.time()
                 try:
+                    # A random routing key per request: rollouts split traffic by caller, sticky per key.
                     response = http.request(method, path() if callable(path) else path,
-                                            json=body() if callable(body) else body)
+                                            json=body() if callable(body) else body,
+                                            headers={"Modelyard-Routing-Key": f"caller-{random.randrange(10**9)}"})
                     answer = Answer(kind, start, time.time(), response.status_code,
                                     response.headers.get("Retry-After"), response.text[:300])
                 except httpx.HTTPError as exc:

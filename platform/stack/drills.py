@@ -66,7 +66,27 @@ def newcomer(ctx: Context) -> None:
         f"ready ({ready['status']}), alias staging -> 1, predict {predicted.status_code} {predicted.text[:60]}, "
         f"batch job of 50 rows -> {rows} output rows")
     check(rows == 50, "batch output rows")
+    at_rest(ctx, data)
     edge(ctx)
+
+
+def at_rest(ctx: Context, model: bytes) -> None:
+    """Every object in the bucket is sealed (registry/envelope.py's header, the stack's key id), none plaintext."""
+    env = ctx.stack.info["env"]
+    if env.get("MODELYARD_ARTIFACT_STORAGE") != "s3":
+        return say("  at rest: file storage (--storage file), not checked")
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=env["MODELYARD_S3_ENDPOINT_URL"], region_name="us-east-1",
+                      aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
+    bucket = env["MODELYARD_S3_BUCKET"]
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+    bodies = [s3.get_object(Bucket=bucket, Key=key)["Body"].read() for key in keys]
+    sealed = sum(1 for body in bodies if body.startswith(b"\x89MYENC\x01\n") and b"stack-1" in body[:40])
+    say(f"  at rest: {len(keys)} objects in S3 bucket {bucket}, {sealed} sealed with key stack-1, "
+        f"{sum(1 for body in bodies if model in body)} holding the model's plaintext")
+    check(keys and sealed == len(keys), "an artifact or batch file stored unencrypted")
+    check(not any(model in body for body in bodies), "the model's bytes are readable in the bucket")
 
 
 def _ready(api, name: str, number: int) -> dict | None:  # noqa: ANN001

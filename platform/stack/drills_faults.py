@@ -248,8 +248,8 @@ def worker_kill(ctx) -> None:  # noqa: ANN001
     stack = ctx.stack
     with client(stack, ctx.token) as api:
         ensure_looper(ctx, api)
-        # The example loops 20 million times: validation takes seconds, long enough to be killed in it.
-        number = upload(api, "looper", looping_onnx(5), input_example="[[20000000.0, 1.0, 1.0, 1.0, 1.0]]")
+        # The example loops 3 million times: validation takes seconds, long enough to be killed in it.
+        number = upload(api, "looper", looping_onnx(5), input_example="[[3000000.0, 1.0, 1.0, 1.0, 1.0]]")
         owner = wait_for(lambda: _validation_owner(stack, number), 60, "validation on a worker", every=0.05)
         pid = int(owner.split(":")[1])
         os.kill(pid, signal.SIGKILL)

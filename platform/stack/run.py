@@ -28,6 +28,8 @@ from pathlib import Path
 import topology as top
 from supervisor import Supervisor, control
 
+# The settings stack.json shows (the drills read them); the secret key stays in its own file.
+SHOWN = ("MODELYARD_", "DATABASE", "REDIS", "SECURE_", "AWS_")
 DEFAULT_STATE = Path(os.environ.get("MODELYARD_STACK_STATE", "/tmp/modelyard-stack"))
 
 
@@ -94,7 +96,7 @@ def build(args: argparse.Namespace, supervisor: Supervisor) -> dict:
     return {"http": f"http://127.0.0.1:{ports.http}", "https": f"https://127.0.0.1:{ports.https}",
             "web": [f"http://127.0.0.1:{p}" for p in ports.web], "database_url": database_url,
             "redis_url": redis_url, "data_dir": str(data_dir), "cert": str(tls_dir / "cert.pem"),
-            "env": {k: v for k, v in env.items() if k.startswith(("MODELYARD_", "DATABASE", "REDIS", "SECURE_"))}}
+            "env": {k: v for k, v in env.items() if k.startswith(SHOWN)}}
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -106,7 +108,9 @@ def serve(args: argparse.Namespace) -> int:
     def interrupted(signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
 
+    # Both explicitly: a shell starting this in the background sets SIGINT to "ignore", which Python keeps.
     signal.signal(signal.SIGTERM, interrupted)
+    signal.signal(signal.SIGINT, interrupted)
     try:
         info = build(args, supervisor)
         (state / "stack.json").write_text(json.dumps(info, indent=1))
