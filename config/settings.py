@@ -13,6 +13,7 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_choice, env_file, env_float, env_int, env_list, env_path, env_str
+from config.logs import configure_structlog, logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 MODELYARD_ENV = env_choice("MODELYARD_ENV", "development", ("development", "production", "test"))
@@ -57,6 +58,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.request_id.RequestIdMiddleware",
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.RejectNulMiddleware",
@@ -77,6 +79,7 @@ MIDDLEWARE = [
 # The prediction routes skip sessions, CSRF, messages and login tracking: they use none of them
 # (config/serving_handler.py). Security headers still apply.
 SERVING_MIDDLEWARE = [
+    "config.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.RejectNulMiddleware",
     "config.middleware.SecurityHeadersMiddleware",
@@ -434,10 +437,13 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.request": {"level": "ERROR"}},
-}
+# --- Logs (config/logs.py, docs/deployment.md "Logs") -------------------------------------------
+# JSON lines on stdout with the request id (X-Request-ID, carried into Celery tasks); per-request lines
+# only when MODELYARD_ACCESS_LOG is on (the edge's access log usually suffices).
+MODELYARD_LOG_FORMAT = env_choice("MODELYARD_LOG_FORMAT", "json" if PRODUCTION else "plain",
+                                  ("json", "console", "plain"))
+MODELYARD_ACCESS_LOG = env_bool("MODELYARD_ACCESS_LOG", False)
+LOGGING = logging_config(fmt=MODELYARD_LOG_FORMAT, level=env_str("LOG_LEVEL", "INFO"))
+configure_structlog()
+# Celery's worker keeps Django's handlers (JSON) instead of installing its own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = MODELYARD_LOG_FORMAT == "plain"
