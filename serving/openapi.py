@@ -23,6 +23,11 @@ _V2_BODY = {"type": "object", "required": ["inputs"], "properties": {
     "id": {"type": "string"}, "inputs": {"type": "array", "minItems": 1, "items": _TENSOR},
     "outputs": {"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"}}}}}}
 _ANY_OBJECT = {"type": "object", "additionalProperties": True}
+_NUMBERS = {"oneOf": [_ROWS, {"type": "array", "items": {"type": "number"}}, _COLUMNS]}
+# TF Serving's REST API: row format (instances) or columnar format (inputs), not both.
+_V1_BODY = {"type": "object", "properties": {
+    "signature_name": {"type": "string", "enum": ["serving_default", "predict"]},
+    "instances": {"oneOf": [_NUMBERS, {"type": "array", "items": _ANY_OBJECT}]}, "inputs": _NUMBERS}}
 
 
 def _responses(error: dict[str, Any], codes: tuple[int, ...]) -> dict[str, Any]:
@@ -63,6 +68,25 @@ def _paths() -> dict[str, Any]:
                                                        v2=True)},
         "/v2/models/{name}/versions/{version}/infer": {"post": _operation(
             "v2_infer_version", "Infer with a version", [m, "version"], _V2_BODY, v2=True)},
+        **_v1_paths(),
+    }
+
+
+def _v1_paths() -> dict[str, Any]:
+    """TensorFlow Serving / KServe v1: labels are aliases; the model alone means its production alias."""
+    m = "name"
+    return {
+        "/v1/models/{name}:predict": {"post": _operation(
+            "v1_predict", "TF Serving predict (production alias)", [m], _V1_BODY, v2=True)},
+        "/v1/models/{name}/versions/{version}:predict": {"post": _operation(
+            "v1_predict_version", "TF Serving predict with a version", [m, "version"], _V1_BODY, v2=True)},
+        "/v1/models/{name}/labels/{label}:predict": {"post": _operation(
+            "v1_predict_label", "TF Serving predict through a label (alias)", [m, "label"], _V1_BODY, v2=True)},
+        "/v1/models/{name}": {"get": _operation("v1_model", "TF Serving model status", [m], None, v2=True)},
+        "/v1/models/{name}/versions/{version}": {"get": _operation(
+            "v1_model_version", "TF Serving model status of a version", [m, "version"], None, v2=True)},
+        "/v1/models/{name}/labels/{label}": {"get": _operation(
+            "v1_model_label", "TF Serving model status of a label (alias)", [m, "label"], None, v2=True)},
     }
 
 

@@ -37,7 +37,7 @@ EXAMPLES = int(os.environ.get("MODELYARD_FUZZ_EXAMPLES", "25"))
 # Real objects from the fixtures, by path parameter or top-level body field name.
 KNOWN: dict[str, list[Any]] = {
     "slug": ["acme"], "team": ["acme"], "username": ["tom-teammate", "olivia-owner"], "name": ["iris"],
-    "number": [1, 2], "version": [1], "alias": ["production", "staging"],
+    "number": [1, 2], "version": [1], "alias": ["production", "staging"], "label": ["production", "staging"],
 }
 # The token routes are throttled per client address in the shared cache (file or Redis): each operation
 # gets its own address for this run, so it starts with a full allowance (then 429s, which the schema
