@@ -114,3 +114,22 @@ def test_credentials_are_written_0600_even_over_a_wider_file(tmp_path, monkeypat
     assert stat.S_IMODE(path.stat().st_mode) == 0o600 and config.load()["refresh"] == "r"
     assert config.forget() is True and config.load() == {"url": "http://x"}
     assert config.forget() is False
+
+
+def test_the_package_imports_only_its_declared_dependencies_at_module_level():
+    """A fresh `pip install ./client` has httpx, typer, rich and pyyaml; extras are imported where used."""
+    import ast
+    import sys
+    from pathlib import Path
+
+    import modelyard
+
+    allowed = set(sys.stdlib_module_names) | {"httpx", "typer", "rich", "yaml", "modelyard"}
+    found = {}
+    for path in Path(modelyard.__file__).parent.rglob("*.py"):
+        for node in ast.parse(path.read_text()).body:  # module level only
+            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import) else
+                     [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 else [])
+            for name in names:
+                found.setdefault(name.split(".")[0], path.name)
+    assert {name: where for name, where in found.items() if name not in allowed} == {}

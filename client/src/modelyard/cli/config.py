@@ -7,12 +7,12 @@ import os
 from pathlib import Path
 from typing import Any
 
-import click
+import typer
 
 
 def config_dir() -> Path:
     """``MODELYARD_CONFIG_DIR``, else the platform's config folder (~/.config/modelyard on Linux)."""
-    return Path(os.environ.get("MODELYARD_CONFIG_DIR") or click.get_app_dir("modelyard"))
+    return Path(os.environ.get("MODELYARD_CONFIG_DIR") or typer.get_app_dir("modelyard"))
 
 
 def credentials_path() -> Path:

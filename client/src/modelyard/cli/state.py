@@ -14,7 +14,6 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-import click
 import typer
 from rich.console import Console
 from typer.core import TyperGroup
@@ -83,7 +82,7 @@ def state(ctx: typer.Context) -> State:
 class ErrorsToExitCodes(TyperGroup):
     """Every ModelyardError raised by any command becomes a message on stderr and its exit code."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: typer.Context) -> Any:  # typer vendors click: no click import here
         try:
             return super().invoke(ctx)
         except ModelyardError as exc:
