@@ -11,12 +11,13 @@ from django.http import HttpResponseBase
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.codecs import loads
 from core.errors import Unavailable, UnsupportedMediaType
 from registry.models import VersionStatus
 from serving.api.base import V2View
 from serving.api.serve import serve
 from serving.api.serve import visible as _visible
-from serving.api.v2 import _chosen, _served  # the v2 routes' defaults, shared on purpose
+from serving.api.v2 import _chosen, _raw_body, _served  # the v2 routes' defaults and body reader, shared
 from serving.protocols import tfserving
 from serving.routing import Choice, ModelRoute, ServedVersion
 
@@ -24,10 +25,18 @@ from serving.routing import Choice, ModelRoute, ServedVersion
 _STATES = {VersionStatus.READY: "AVAILABLE", VersionStatus.PENDING: "START", VersionStatus.VALIDATING: "LOADING"}
 
 
+# TF Serving reads every body as JSON: its documentation's `curl -d '{"instances": ...}'` sends curl's
+# default form type, or none. Those bodies are read as JSON too (bounded like every predict body).
+_JSON_AS_SENT = ("", "application/x-www-form-urlencoded", "text/plain")
+
+
 def _decode(request: Request, served: ServedVersion) -> tuple[str, Any, Any]:
-    if not request.content_type.startswith("application/json"):
+    if request.content_type.startswith("application/json"):
+        body = request.data
+    elif request.content_type.split(";")[0].strip() in _JSON_AS_SENT:
+        body = loads(_raw_body(request))
+    else:
         raise UnsupportedMediaType(f"Unsupported media type {request.content_type!r}; send application/json")
-    body = request.data
     return "tfserving", body, tfserving.decode(body, served.signature)
 
 

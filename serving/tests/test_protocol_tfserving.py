@@ -43,6 +43,18 @@ def test_the_tf_serving_tutorial_request(as_user, teammate, half_plus_two):
     assert response["Modelyard-Version"] == "1"
 
 
+def test_the_tutorial_curl_command_as_sent(as_user, teammate, half_plus_two):
+    """curl -d sends application/x-www-form-urlencoded; TF Serving reads the body as JSON anyway."""
+    client = as_user(teammate)
+    for content_type in ("application/x-www-form-urlencoded", "text/plain", ""):
+        response = client.generic("POST", "/v1/models/half_plus_two:predict", b'{"instances": [1.0, 2.0, 5.0]}',
+                                  content_type=content_type)
+        assert response.status_code == 200, (content_type, response.content)
+        assert response.json() == {"predictions": [2.5, 3.0, 4.5]}
+    broken = client.post("/v1/models/half_plus_two:predict", b"instances=1", content_type="text/plain")
+    assert broken.status_code == 400 and "Malformed JSON" in broken.json()["error"]
+
+
 def test_the_columnar_format_answers_outputs(as_user, teammate, half_plus_two):
     client = as_user(teammate)
     body = client.post("/v1/models/half_plus_two:predict", {"inputs": [1.0, 2.0, 5.0]}, format="json").json()
@@ -102,7 +114,7 @@ def test_errors_are_tf_serving_strings_and_roles_hold(as_user, teammate, viewer,
         response = client.post(PREDICT, bad, format="json")
         assert response.status_code == 400, (bad, response.content)
         assert isinstance(response.json()["error"], str)
-    assert client.post(PREDICT, "x", content_type="text/plain").status_code == 415
+    assert client.post(PREDICT, "x", content_type="text/csv").status_code == 415
     assert as_user(viewer).post(PREDICT, {"instances": ROWS}, format="json").status_code == 403
     assert as_user(outsider).post(PREDICT, {"instances": ROWS}, format="json").status_code == 404
     assert as_user(outsider).get("/v1/models/iris").status_code == 404
