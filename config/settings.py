@@ -237,6 +237,9 @@ MEDIA_ROOT = DATA_DIR / "media"
 STATIC_URL = "/static/"
 STATIC_ROOT = env_path("MODELYARD_STATIC_ROOT", BASE_DIR / "staticfiles")
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# Outside production the console's assets are served straight from the apps (no collectstatic step for
+# `make run` or the tests); production serves the collected, hashed copies (platform/Dockerfile, make stack).
+WHITENOISE_USE_FINDERS = not PRODUCTION
 
 # Uploads stream through a hashing handler to a temporary file; nothing is held in memory.
 FILE_UPLOAD_HANDLERS = ["registry.uploads.HashingUploadHandler"]

@@ -1,6 +1,7 @@
 """Human units for the console: sizes, durations, short hashes, JSON shown as text."""
 
 import json
+import re
 from datetime import datetime
 from typing import Any
 
@@ -35,9 +36,14 @@ def short(value: str | None, length: int = 12) -> str:
     return (value or "")[:length]
 
 
+# An array of plain numbers or strings stays on one line (an input row, a class list), objects are indented.
+_FLAT_ARRAY = re.compile(r"\[\s+([^\[\]{}]*?)\s+\]", re.S)
+
+
 @register.filter
 def pretty(value: Any) -> str:
-    return json.dumps(value, indent=2, sort_keys=True, default=str)
+    text = json.dumps(value, indent=2, sort_keys=True, default=str)
+    return _FLAT_ARRAY.sub(lambda m: "[" + re.sub(r",\s+", ", ", m.group(1)) + "]", text)
 
 
 @register.filter

@@ -7,6 +7,18 @@
     try { return JSON.parse(headers)["X-CSRFToken"]; } catch (e) { return ""; }
   }
 
+  /* The service's message next to the field it names (as the server-rendered form does); false if none. */
+  function showFieldError(form, field, message) {
+    form.querySelectorAll(".error[data-live]").forEach(function (old) { old.remove(); });
+    var input = field ? form.querySelector("#id_" + field) : null;
+    if (!input) return false;
+    var note = document.createElement("div");
+    note.className = "error"; note.dataset.live = "1"; note.dataset.field = field; note.setAttribute("role", "alert");
+    note.textContent = message;
+    (input.closest(".dropzone") || input).insertAdjacentElement("afterend", note);
+    return true;
+  }
+
   /* --- Upload: drag and drop, and a progress bar while the file goes up ------------------------------ */
   function initUpload() {
     var form = document.getElementById("upload-form");
@@ -53,7 +65,7 @@
         if (xhr.status === 201 && body.url) { window.location.assign(body.url); return; }
         button.disabled = false;
         var problem = body.error || {message: "The upload failed (HTTP " + xhr.status + ")"};
-        error.textContent = (problem.field ? problem.field + ": " : "") + problem.message;
+        showFieldError(form, problem.field, problem.message) || (error.textContent = problem.message);
       });
       xhr.addEventListener("error", function () {
         button.disabled = false; error.textContent = "The connection failed before the upload finished.";
@@ -105,7 +117,8 @@
     document.querySelectorAll(".metric-chart").forEach(function (el) {
       var name = el.dataset.metric;
       new uPlot({width: chartWidth(el), height: 180, scales: {x: {time: false}},
-                 axes: [{label: "version"}, {}],
+                 axes: [{label: "version", incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500],
+                          values: function (u, ticks) { return ticks.map(function (t) { return "v" + t; }); }}, {}],
                  series: [{label: "version"}, {label: name, stroke: COLORS[0], width: 2, points: {size: 7}}]},
                 [data.versions, data.metrics[name]], el);
     });
@@ -124,6 +137,14 @@
 
   function drawRollout(el, json, kind, height) {
     var shaped = rolloutData(json, kind);
+    var note = el.querySelector(".empty");
+    if (!shaped.data[0].length) {  /* no minute of traffic rolled up yet: say so rather than draw empty axes */
+      if (!note) { note = document.createElement("p"); note.className = "empty"; el.appendChild(note); }
+      note.textContent = "No requests measured yet: per-minute figures appear once traffic arrives.";
+      el.dataset.points = "0";
+      return;
+    }
+    if (note) note.remove();
     var series = [{}].concat(shaped.labels.map(function (label, i) {
       return {label: label, stroke: COLORS[i % COLORS.length], width: 2, points: {size: 5}};
     }));
