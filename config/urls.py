@@ -1,11 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
-from django_prometheus import exports
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import AllowAny
 
-from config import auth_views, health
+from config import auth_views, health, metrics
 from registry.api import views_sessions
 from serving.api import v2
 
@@ -35,7 +34,7 @@ urlpatterns = [
          name="docs"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
-    path("metrics", exports.ExportToDjangoView, name="metrics"),
+    path("metrics", metrics.metrics_view, name="metrics"),
 ]
 
 handler400 = "core.envelope.handler400"
