@@ -47,14 +47,19 @@ def test_failures_from_one_address_do_not_lock_the_user_out_from_another(user, s
     assert not AccessAttempt.objects.filter(ip_address=PROXY).exists()
 
 
-def test_the_console_locks_per_address_too(client, user, settings):
+SIGN_IN_PAGES = ["/admin/login/", "/console/login"]
+
+
+@pytest.mark.parametrize("page", SIGN_IN_PAGES)
+def test_the_console_locks_per_address_too(client, user, settings, page):
     attacker, owner = new_address(), new_address()
     for _ in range(settings.AXES_FAILURE_LIMIT):
-        client.post("/admin/login/", {"username": user.username, "password": "wrong"},
+        client.post(page, {"username": user.username, "password": "wrong"},
                     **via_proxy(attacker, forged=new_address()))
-    locked = client.post("/admin/login/", {"username": user.username, "password": PASSWORD}, **via_proxy(attacker))
+    locked = client.post(page, {"username": user.username, "password": PASSWORD}, **via_proxy(attacker))
     assert locked.status_code == 429
-    signed_in = client.post("/admin/login/", {"username": user.username, "password": PASSWORD}, **via_proxy(owner))
+    assert b"locked" in locked.content
+    signed_in = client.post(page, {"username": user.username, "password": PASSWORD}, **via_proxy(owner))
     assert signed_in.status_code == 302
 
 
@@ -74,9 +79,10 @@ def test_many_failures_slow_a_username_down_without_locking_its_owner_out(user, 
     assert obtain(client, user.username, PASSWORD, **via_proxy(owner)).status_code == 200
 
 
-def test_the_console_answers_a_slowed_down_sign_in_with_retry_after(client, user, settings):
+@pytest.mark.parametrize("page", SIGN_IN_PAGES)
+def test_the_console_answers_a_slowed_down_sign_in_with_retry_after(client, user, settings, page):
     fail_from_many_addresses(user.username, settings.MODELYARD_LOGIN_SLOWDOWN_AFTER + 1)
-    slowed = client.post("/admin/login/", {"username": user.username, "password": PASSWORD},
+    slowed = client.post(page, {"username": user.username, "password": PASSWORD},
                          **via_proxy(new_address()))
     assert slowed.status_code == 429 and 1 <= int(slowed["Retry-After"]) <= settings.MODELYARD_LOGIN_SLOWDOWN_SECONDS
     assert b"try again in a few seconds" in slowed.content
