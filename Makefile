@@ -22,7 +22,7 @@ demo: migrate
 	$(PY) manage.py load_demo
 
 run: demo
-	@echo "Starting web, worker and beat; console at http://127.0.0.1:8000/admin/ (Ctrl-C stops all three)"
+	@echo "Starting web, worker and beat; console at http://127.0.0.1:8000/console/ (Ctrl-C stops all three)"
 	$(VENV)/bin/honcho start -f Procfile
 
 test: install

@@ -65,7 +65,7 @@ class Command(BaseCommand):
                               f"changepassword {username}).")
         self.stdout.write(f"""
 ================ Modelyard demo ================
-Console:  {BASE}/admin/    user: {username}   password: {shown}
+Console:  {BASE}/console/    user: {username}   password: {shown}   (staff admin: {BASE}/admin/)
 API docs: {BASE}/api/docs
 
 TOKEN=$(curl -s -X POST {BASE}/api/auth/token -H 'Content-Type: application/json' \\
