@@ -86,6 +86,7 @@ class ModelFormat(models.TextChoices):
     XGBOOST = "xgboost"
     LIGHTGBM = "lightgbm"
     TORCHSCRIPT = "torchscript"
+    SAVEDMODEL = "savedmodel"
 
 
 UNSAFE_FORMATS = _KIT_UNSAFE  # one list, the kit's
