@@ -77,12 +77,22 @@ def push(ctx: typer.Context, path: Path = typer.Argument(..., help="Model file o
         raise UsageError("--alias needs --wait (an alias points at ready versions only)")
     client = st.client()
     lineage = {"git_commit": git_commit} if git_commit else None
-    with Progress("[bold]upload", BarColumn(), DownloadColumn(), TransferSpeedColumn(), console=st.err,
-                  transient=True, disable=st.as_json) as bar:
-        task = bar.add_task("upload", total=None)
+    bar = Progress("[bold]upload", BarColumn(), DownloadColumn(), TransferSpeedColumn(), console=st.err,
+                   transient=True, disable=st.as_json)
+    tasks: list[Any] = []
+
+    def uploading(sent: int, total: int) -> None:  # the bar starts with the upload, after the local checks
+        if not tasks:
+            bar.start()
+            tasks.append(bar.add_task("upload", total=total))
+        bar.update(tasks[0], completed=sent)
+
+    try:
         version = client.push(model, path, team=team, metrics=_json_option(metrics, "metrics"),
                               tags=_json_option(tags, "tags"), lineage=lineage, description=description,
-                              progress=lambda sent, total: bar.update(task, completed=sent, total=total))
+                              progress=uploading)
+    finally:
+        bar.stop()
     if not st.as_json:
         st.err.print(f"Uploaded {model} version {version.number} ({version['format']}, "
                      f"{version['size_bytes']:,} bytes); validating...")

@@ -16,7 +16,8 @@ rollout_app = typer.Typer(no_args_is_help=True, help="Canary, blue-green and sha
 
 def _show_job(st: State, job: BatchJob) -> None:
     d = job.data
-    human = (f"job {job.id}: {job.status}  {d.get('rows_done', 0):,} of {d.get('rows_total') or '?'} rows"
+    total = d.get("rows_total")
+    human = (f"job {job.id}: {job.status}  {d.get('rows_done', 0):,} of {f'{total:,}' if total else '?'} rows"
              + (f", {d['rows_failed']:,} refused" if d.get("rows_failed") else "")
              + (f" - {d['status_message']}" if d.get("status_message") else ""))
     st.emit(d, human)
