@@ -145,7 +145,8 @@ class Traffic:
             thread.join(timeout=40)
 
     def _run(self, kind: str) -> None:
-        method, path, body = self.requests[kind]
+        method, path, body, *rate = self.requests[kind]  # an optional fourth item: this kind's own rate
+        rate = rate[0] if rate else self.rate
         with client(self.stack, self.token, timeout=20) as http:
             while not self._stop.is_set():
                 start = time.time()
@@ -159,7 +160,7 @@ class Traffic:
                 except httpx.HTTPError as exc:
                     answer = Answer(kind, start, time.time(), 0, None, repr(exc))
                 self.answers.append(answer)
-                self._stop.wait(max(0.0, 1 / self.rate - (time.time() - start)))
+                self._stop.wait(max(0.0, 1 / rate - (time.time() - start)))
 
     def of(self, kind: str) -> list[Answer]:
         return [a for a in self.answers if a.kind == kind]
