@@ -16,7 +16,7 @@ import pytest
 
 from batch.models import BatchJob
 from batch.tests.conftest import csv_bytes, iris_like
-from console.tests.browser import Session, chromium  # noqa: F401  (a fixture)
+from console.tests.browser import ARTIFACTS, Session, chromium  # noqa: F401  (a fixture)
 from registry import services
 from registry.models import AuditEvent, ModelAlias, ModelVersion, PromotionRequest, ServiceToken
 from rollouts.models import Rollout
@@ -210,3 +210,20 @@ def predict(base: str, token: str, rows: list) -> int:
             return response.status
     except urllib.error.HTTPError as exc:
         return exc.code
+
+
+def test_read_only_pages_work_with_javascript_off(chromium, web_server, people, iris):  # noqa: F811
+    context = chromium.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"{web_server}/console/login")
+    page.fill("#id_username", people["maintainer"].username)
+    page.fill("#id_password", PASSWORD)
+    page.click("form button[type=submit]")
+    page.wait_for_url(f"{web_server}/console/")
+    assert "iris" in page.inner_text("#models")
+    for path, expected in (("/console/models/iris", "production"), ("/console/models/iris/versions/1", "float32"),
+                           ("/console/audit", "alias.set"), ("/console/batch", "No batch job yet")):
+        page.goto(web_server + path)
+        assert expected in page.inner_text("main"), path
+    page.screenshot(path=str(ARTIFACTS / "16-model-javascript-off.png"), full_page=True)
+    context.close()
