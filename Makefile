@@ -45,6 +45,10 @@ profile: install
 bench-batch: install
 	$(PY) bench/batch.py $(BATCH_BENCH_ARGS)
 
+# What the request id and the opt-in access log cost a 1-row prediction (docs/deployment.md, "Logs").
+bench-logging: install
+	$(PY) bench/logging_cost.py $(LOGGING_BENCH_ARGS)
+
 # The production topology on this machine (docs/deployment.md): nginx with TLS in front of two gunicorn web
 # processes, two Celery workers and one beat, artifacts on moto's S3 server, encrypted. Ctrl-C stops it all.
 # Uses DATABASE_URL/REDIS_URL (default: the machine's); STACK_ARGS=--own-servers runs private ones.

@@ -7,10 +7,11 @@ and one response header; nothing is written unless ``MODELYARD_ACCESS_LOG`` is o
 gives the measured cost of both).
 """
 
+import itertools
 import logging
+import os
 import re
 import time
-import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
@@ -25,6 +26,24 @@ _VALID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")  # never a newline or a quo
 _current: ContextVar[str | None] = ContextVar("modelyard_request_id", default=None)
 _task: ContextVar[tuple[str, str] | None] = ContextVar("modelyard_task", default=None)
 access_log = logging.getLogger("modelyard.access")
+
+
+class _Ids:
+    """Fresh ids without a syscall per request: a random per-process prefix (renewed in every forked
+    child, so gunicorn's workers never share one) and a counter. uuid4() cost ~4 us; this ~0.3 us."""
+
+    def __init__(self) -> None:
+        self.renew()
+        os.register_at_fork(after_in_child=self.renew)
+
+    def renew(self) -> None:
+        self._prefix, self._count = os.urandom(8).hex(), itertools.count(1)
+
+    def next(self) -> str:
+        return f"{self._prefix}-{next(self._count):x}"
+
+
+_ids = _Ids()
 
 
 def current_request_id() -> str | None:
@@ -43,7 +62,7 @@ class RequestIdMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         given = request.META.get("HTTP_X_REQUEST_ID", "")
-        request_id = given if _VALID.match(given) else uuid.uuid4().hex
+        request_id = given if given and _VALID.match(given) else _ids.next()
         token = _current.set(request_id)
         started = time.perf_counter() if self.log else 0.0
         try:

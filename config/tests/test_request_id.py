@@ -37,7 +37,8 @@ def test_a_sane_request_id_is_returned_as_given_on_both_handlers(path):
 @pytest.mark.parametrize("given", ["", "two words", "a\"quote", "x" * 129, "line\nbreak"])
 def test_anything_else_gets_a_fresh_id(db, given):
     _, headers, _ = call("/healthz", b"", x_request_id=given)
-    assert re.fullmatch(r"[0-9a-f]{32}", headers["X-Request-ID"])
+    made = headers["X-Request-ID"]
+    assert re.fullmatch(r"[0-9a-f]{16}-[0-9a-f]+", made) and made != call("/healthz", b"")[1]["X-Request-ID"]
 
 
 def bearer(user) -> str:
@@ -87,3 +88,18 @@ def test_the_request_id_reaches_the_log_lines_of_the_task_it_queued(worker, as_u
     assert ours and all(line["task"] == "registry.version_validate" and line["task_id"] for line in ours)
     assert any("ready" in line["event"] for line in ours)
     assert all({"timestamp", "level", "logger", "event"} <= set(line) for line in lines)
+
+
+def test_forked_workers_never_share_an_id_prefix():
+    import os
+
+    from config.request_id import _ids
+
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # as gunicorn forks its workers from a loaded app
+        os.write(write, _ids.next().encode())
+        os._exit(0)
+    os.waitpid(child, 0)
+    theirs = os.read(read, 100).decode()
+    assert theirs.split("-")[0] != _ids.next().split("-")[0]
