@@ -60,3 +60,10 @@ def test_compare_shows_two_versions_side_by_side(browser_as, viewer, busy):
     response = browser_as(viewer).get(reverse("console:compare", args=["iris"]), {"a": 1, "b": 2})
     assert response.status_code == 200
     assert b"v1 and v2 side by side" in response.content
+
+
+def test_the_artifact_downloads_as_uploaded(browser_as, viewer, busy, iris_onnx):
+    response = browser_as(viewer).get(reverse("console:version-download", args=["iris", 2]))
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == iris_onnx[0]
+    assert response["X-Checksum-SHA256"] == busy["second"].sha256

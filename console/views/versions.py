@@ -14,7 +14,7 @@ from core.errors import ModelyardError
 from registry import services
 from registry.api.serializers import VersionUploadSerializer
 from registry.api.serializers_promotions import PromotionCreateSerializer
-from registry.artifacts import artifact_storage, storage_errors
+from registry.api.views_models import artifact_response
 from registry.models import ModelVersion, PromotionRequest, Role, VersionStatus
 from registry.permissions import team_role
 from registry.selectors import model_get_for_user, version_get
@@ -96,13 +96,7 @@ def version_status(request: HttpRequest, name: str, number: int) -> HttpResponse
 @require_safe
 def version_download(request: HttpRequest, name: str, number: int) -> FileResponse:
     model = model_get_for_user(user=request.user, name=name, role=Role.VIEWER)
-    version = version_get(model=model, number=number)
-    with storage_errors("read the artifact"):
-        handle = artifact_storage().open(version.storage_key, "rb")
-    response = FileResponse(handle, as_attachment=True, filename=f"{model.name}-v{version.version}.{version.format}",
-                            content_type="application/octet-stream")
-    response["X-Checksum-SHA256"] = version.sha256
-    return response
+    return artifact_response(version_get(model=model, number=number))
 
 
 @console_view

@@ -112,11 +112,14 @@ class ArtifactDownloadView(ApiView):
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY)})
     def get(self, request: Request, name: str, number: int) -> FileResponse:
         model = model_get_for_user(user=request.user, name=name, role=Role.VIEWER)
-        version = version_get(model=model, number=number)
-        with storage_errors("read the artifact"):  # an outage is a retryable 503, never a 500
-            handle = artifact_open(version.storage_key)
-        filename = f"{model.name}-v{version.version}.{version.format}"
-        response = FileResponse(handle, as_attachment=True, filename=filename,
-                                content_type="application/octet-stream")
-        response["X-Checksum-SHA256"] = version.sha256
-        return response
+        return artifact_response(version_get(model=model, number=number))
+
+
+def artifact_response(version: ModelVersion) -> FileResponse:
+    """The uploaded file as it was (decrypted when sealed), for the API and the console alike."""
+    with storage_errors("read the artifact"):  # an outage is a retryable 503, never a 500
+        handle = artifact_open(version.storage_key)
+    filename = f"{version.model.name}-v{version.version}.{version.format}"
+    response = FileResponse(handle, as_attachment=True, filename=filename, content_type="application/octet-stream")
+    response["X-Checksum-SHA256"] = version.sha256
+    return response
