@@ -99,6 +99,8 @@ def test_a_version_goes_from_upload_to_production_through_the_console(
     olivia.page.wait_for_selector("#promotion-status:text('approved')")
     assert ModelAlias.objects.get(model=iris, name="production").version.version == 2
     assert AuditEvent.objects.filter(action="promotion.approve", actor=people["owner"]).exists()
+    olivia.go("/console/promotions")
+    olivia.shot("06b-promotions")
 
     # The metric chart and the compare page.
     mo.go("/console/models/iris")
@@ -143,6 +145,8 @@ def test_a_canary_draws_its_chart_and_a_batch_job_reaches_100_percent(
     rollout.refresh_from_db()
     assert rollout.status == "aborted"
     assert AuditEvent.objects.filter(action__startswith="rollout.", actor=people["maintainer"]).exists()
+    mo.go("/console/rollouts")
+    mo.shot("10b-rollouts")
 
     # A batch job: submit a CSV, watch the bar reach 100%, download the output.
     rows = iris_like(300, seed=3)
@@ -171,6 +175,7 @@ def test_a_team_token_works_until_its_owner_revokes_it_and_outsiders_see_nothing
         chromium, web_server, people, iris, iris_rows):  # noqa: F811
     olivia = sign_in(chromium, web_server, people["owner"])
     olivia.go("/console/teams")
+    olivia.shot("12a-teams")
     olivia.page.fill("#tok-name-acme", "ci-deploy")
     olivia.page.select_option("#tok-role-acme", "predictor")
     olivia.page.click("#team-acme button:text('Create token')")
