@@ -114,7 +114,8 @@ def artifact_open(key: str) -> BinaryIO:
     raw = _open_raw(storage, key)
     try:
         with storage_errors("read the file"):
-            head = raw.read(len(envelope.MAGIC))
+            head = envelope.read_exactly(raw, envelope.HEAD_BYTES)
+        _check_key(head, key)
     except Exception:
         raw.close()
         raise
@@ -125,6 +126,16 @@ def artifact_open(key: str) -> BinaryIO:
         return io.BufferedReader(envelope.IterReader(_chain(head, raw), on_close=raw.close), CHUNK)
     sealed = io.BufferedReader(envelope.IterReader(_chain(head, raw)), CHUNK)
     return io.BufferedReader(envelope.IterReader(_plaintext(sealed, key), on_close=raw.close), CHUNK)
+
+
+def _check_key(head: bytes, key: str) -> None:
+    """Before any byte is sent: a file sealed under a key id nobody configured is a 503 now, not a
+    download cut short later (configuration, not tampering: put the key back)."""
+    kid = envelope.key_id(head)
+    if envelope.is_sealed(head) and kid is not None and kid not in artifact_keys():
+        logger.error("artifact %s is sealed with key id %r, which is not configured", key, kid)
+        raise Unavailable(f"Artifact storage cannot decrypt the file (key id {kid!r} is not configured)",
+                          code="artifact_key_missing")
 
 
 def _chain(head: bytes, raw: BinaryIO) -> Iterator[bytes]:

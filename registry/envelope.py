@@ -26,6 +26,7 @@ CHUNK = 1024 * 1024
 _TAG = 16
 _PREFIX = 7
 _KID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+HEAD_BYTES = len(MAGIC) + 1 + 64  # enough of a file to read its key id
 
 
 class Tampered(Exception):
@@ -132,6 +133,11 @@ def _blocks(source: BinaryIO, size: int) -> Iterator[tuple[bytes, bool]]:
             return
         yield current, False
         current = following
+
+
+def read_exactly(source: BinaryIO, size: int) -> bytes:
+    """``size`` bytes, fewer only at the end of the stream (a socket may answer in pieces)."""
+    return _exactly(source, size)
 
 
 def _exactly(source: BinaryIO, size: int) -> bytes:

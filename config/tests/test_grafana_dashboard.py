@@ -9,7 +9,13 @@ import pytest
 import yaml
 from django.conf import settings
 
-from batch.tests.conftest import csv_bytes, iris_like, run_here, submit
+from batch.tests.conftest import (
+    csv_bytes,
+    fresh_batch_runtimes,  # noqa: F401  (autouse: job plans cached per process)
+    iris_like,
+    run_here,
+    submit,
+)
 from conftest import make_version
 from rollouts import services as rollouts
 

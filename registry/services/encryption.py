@@ -7,7 +7,7 @@ died half-way is simply run again. Each file is read and decrypted with its old 
 fresh data key under the active key and written over the same key atomically (a rename on disk, one
 PUT or multipart upload on S3), so a reader sees the old file or the new one, never half of each; the
 plaintext, and so its sha256 and every local cache, stays the same. A file that fails authentication
-is left as it is (the evidence) and counted; serving quarantines it on its next load.
+is left as it is (the evidence) and counted, as is one sealed under a key id no longer configured.
 """
 
 import logging
@@ -19,7 +19,7 @@ from typing import Any, BinaryIO
 
 from django.db import transaction
 
-from core.errors import ModelyardError
+from core.errors import ModelyardError, Unavailable
 from registry import envelope
 from registry.artifacts import ArtifactTampered, artifact_keys, artifact_open, artifact_storage, sealing_reader
 from registry.services.audit import audit_record
@@ -27,7 +27,7 @@ from registry.services.storage import _walk
 
 logger = logging.getLogger(__name__)
 ROOTS = ("models", "batch")
-_HEAD = len(envelope.MAGIC) + 1 + 64
+_HEAD = envelope.HEAD_BYTES
 
 
 def artifacts_reencrypt() -> dict[str, Any]:
@@ -37,7 +37,7 @@ def artifacts_reencrypt() -> dict[str, Any]:
         raise ModelyardError("No artifact keys are configured (MODELYARD_ARTIFACT_KEYS): nothing to encrypt with")
     active = next(iter(keys))
     storage = artifact_storage()
-    counts = {"current": 0, "resealed": 0, "tampered": 0, "missing": 0}
+    counts = {"current": 0, "resealed": 0, "tampered": 0, "unknown_key": 0, "missing": 0}
     for root in ROOTS:
         for key in _walk(storage, root):
             counts[_reseal(storage, key, active)] += 1
@@ -59,6 +59,10 @@ def _reseal(storage: Any, key: str, active: str) -> str:
     except ArtifactTampered:
         logger.error("artifact %s does not authenticate; left as it is", key)
         return "tampered"
+    except Unavailable as exc:
+        if exc.code != "artifact_key_missing":
+            raise  # storage down: the task retries, and skips what it already did
+        return "unknown_key"  # its key was dropped too early: left as it is, counted, the run goes on
     logger.info("artifact %s re-sealed with key %s", key, active)
     return "resealed"
 

@@ -86,6 +86,15 @@ def test_rotation_reseals_every_file_in_place_once_and_skips_tampered_ones(setti
     assert not list(artifact_root.rglob(".reseal-*"))
 
 
+def test_a_download_under_a_dropped_key_is_a_503_before_any_byte(settings, sealed, as_user, viewer, model, owner,
+                                                                   iris_onnx):
+    make_version(model, owner, iris_onnx[0], validate=False)
+    settings.MODELYARD_ARTIFACT_KEYS = parse_keys(f"k2:{K2}")
+    response = as_user(viewer).get("/api/v1/models/iris/versions/1/artifact")
+    assert response.status_code == 503 and response.json()["error"]["code"] == "artifact_key_missing"
+    assert "k1" in response.json()["error"]["message"] and K1 not in response.json()["error"]["message"]
+
+
 def test_rotation_without_keys_is_refused(settings):
     settings.MODELYARD_ARTIFACT_KEYS = {}
     with pytest.raises(CommandError, match="MODELYARD_ARTIFACT_KEYS"):

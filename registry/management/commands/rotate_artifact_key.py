@@ -39,7 +39,8 @@ class Command(BaseCommand):
             except ModelyardError as exc:
                 raise CommandError(exc.message) from None
             self.stdout.write(f"key {active}: {counts['resealed']} re-sealed, {counts['current']} already current, "
-                              f"{counts['tampered']} failed authentication (left as they are), "
+                              f"{counts['tampered']} failed authentication, {counts['unknown_key']} under an "
+                              "unknown key id (both left as they are), "
                               f"{counts['missing']} gone meanwhile")
             return
         from registry.tasks import artifacts_reencrypt as task
