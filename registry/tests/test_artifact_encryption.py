@@ -99,3 +99,17 @@ def test_rotation_without_keys_is_refused(settings):
     settings.MODELYARD_ARTIFACT_KEYS = {}
     with pytest.raises(CommandError, match="MODELYARD_ARTIFACT_KEYS"):
         call_command("rotate_artifact_key")
+
+
+def test_validation_fails_a_version_whose_ciphertext_changed_after_upload(sealed, model, owner, iris_onnx,
+                                                                          artifact_root):
+    from registry import services
+
+    version = make_version(model, owner, iris_onnx[0], validate=False)
+    path = artifact_root / version.storage_key
+    body = bytearray(path.read_bytes())
+    body[-3] ^= 1
+    path.write_bytes(bytes(body))
+    version = services.version_validate(version_id=version.id)
+    assert version.status == "failed" and "does not authenticate" in version.status_message
+    assert not list(sealed.rglob("*.part"))  # no half-decrypted copy left in the cache
