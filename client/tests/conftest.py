@@ -42,11 +42,18 @@ def server_password(user: Any) -> None:
 
 
 @pytest.fixture
-def server(web_server: str, worker: Any, owner: Any, maintainer: Any, teammate: Any) -> str:
+def web(web_server: str, owner: Any, maintainer: Any, teammate: Any) -> str:
+    """gunicorn alone: enough for what is refused before a worker would see it."""
     for persona in (owner, maintainer, teammate):
         server_password(persona)
     wait_ready(web_server)
     return web_server
+
+
+@pytest.fixture
+def server(web: str, worker: Any) -> str:
+    """gunicorn and a Celery worker, which validates versions and runs batch jobs."""
+    return web
 
 
 @pytest.fixture
@@ -85,8 +92,8 @@ class Cli:
 
 
 @pytest.fixture
-def cli(server: str, cli_home: Path) -> Cli:
-    return Cli(server)
+def cli(web: str, cli_home: Path) -> Cli:
+    return Cli(web)
 
 
 def nothing_on_server(models_before: int = 0) -> None:

@@ -4,7 +4,8 @@ import pytest
 from conftest import settings
 from registry.models import AuditEvent
 
-from client.tests.conftest import ROWS, nothing_on_server, stored
+from client.tests.conftest import PASSWORD, ROWS, nothing_on_server, stored
+from modelyard import Client
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -29,8 +30,9 @@ def test_damaged_files_are_refused_before_anything_is_sent(cli, owner, team, tmp
     assert stored(settings.DATA_DIR) == files_before
 
 
-def test_a_file_the_server_refuses_leaves_no_version(cli, owner, team, tmp_path, owner_client):
-    owner_client.create_model("iris", "acme")
+def test_a_file_the_server_refuses_leaves_no_version(cli, owner, team, tmp_path, web):
+    with Client(web, username=owner.username, password=PASSWORD) as client:
+        client.create_model("iris", "acme")
     (tmp_path / "notes.bin").write_bytes(b"these are not model weights\n" * 100)
     cli.login(owner.username)
     files_before = stored(settings.DATA_DIR)
@@ -41,24 +43,26 @@ def test_a_file_the_server_refuses_leaves_no_version(cli, owner, team, tmp_path,
     assert stored(settings.DATA_DIR) == files_before
 
 
-@pytest.mark.parametrize("missing", ["model.pkl", "input_example.json"])
-def test_an_mlflow_directory_with_a_missing_file(cli, owner, team, write_mlflow, iris_estimator, missing):
+def test_an_mlflow_directory_with_a_missing_file(cli, owner, team, write_mlflow, iris_estimator, iris_onnx):
     cli.login(owner.username)
-    path = write_mlflow("sklearn", iris_estimator, ROWS)
-    (path / missing).unlink()
-    refused = cli("push", str(path), "--model", "iris", "--team", "acme", code=2)
-    assert "is incomplete: the" in refused.stderr and f"{missing} is missing" in refused.stderr
+    for flavor, model, missing in (("sklearn", iris_estimator, "model.pkl"),
+                                   ("sklearn", iris_estimator, "input_example.json"),
+                                   ("onnx", iris_onnx[0], "model.onnx")):
+        path = write_mlflow(flavor, model, ROWS, name=f"{flavor}-without-{missing}")
+        (path / missing).unlink()
+        refused = cli("push", str(path), "--model", "iris", "--team", "acme", code=2)
+        assert "is incomplete: the" in refused.stderr and f"{missing} is missing" in refused.stderr
     nothing_on_server()
 
 
-def test_a_wrong_token_or_password(cli, owner, team, tmp_path, monkeypatch, iris_skops, server):
+def test_a_wrong_token_or_password(cli, owner, team, tmp_path, monkeypatch, iris_skops, web):
     (tmp_path / "iris.skops").write_bytes(iris_skops)
     monkeypatch.setenv("MODELYARD_TOKEN", "forged")
-    monkeypatch.setenv("MODELYARD_URL", server)
+    monkeypatch.setenv("MODELYARD_URL", web)
     refused = cli("push", str(tmp_path / "iris.skops"), "--model", "iris", "--team", "acme", code=3)
     assert "Authentication credentials were not provided or are invalid" in refused.stderr
     monkeypatch.delenv("MODELYARD_TOKEN")
-    wrong = cli("login", "--url", server, "-u", owner.username, "--password-stdin", input="guess\n", code=3)
+    wrong = cli("login", "--url", web, "-u", owner.username, "--password-stdin", input="guess\n", code=3)
     assert "401" in wrong.stderr
     nothing_on_server()
     assert not AuditEvent.objects.filter(action__startswith="model").exists()

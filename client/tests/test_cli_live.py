@@ -24,7 +24,7 @@ def test_login_keeps_the_tokens_private(cli, cli_home, owner):
     assert "Not signed in" in cli("versions", "iris", code=2).stderr
 
 
-def test_push_alias_predict_batch_by_the_cli(cli, owner, team, tmp_path, iris_skops, iris_estimator):
+def test_push_alias_predict_batch_by_the_cli(server, cli, owner, team, tmp_path, iris_skops, iris_estimator):
     cli.login(owner.username)
     (tmp_path / "iris.skops").write_bytes(iris_skops)
     pushed = cli.json("push", str(tmp_path / "iris.skops"), "--model", "iris", "--team", "acme", "--alias",
@@ -51,7 +51,7 @@ def test_push_alias_predict_batch_by_the_cli(cli, owner, team, tmp_path, iris_sk
     assert output.column("labels").to_pylist() == iris_estimator.predict(values).tolist()
 
 
-def test_promotion_and_rollout_by_the_cli(cli, owner, maintainer, team, tmp_path, iris_skops, cli_home,
+def test_promotion_and_rollout_by_the_cli(server, cli, owner, maintainer, team, tmp_path, iris_skops, cli_home,
                                           monkeypatch):
     cli.login(owner.username)
     (tmp_path / "iris.skops").write_bytes(iris_skops)
@@ -76,7 +76,8 @@ def test_promotion_and_rollout_by_the_cli(cli, owner, maintainer, team, tmp_path
     assert cli.json("rollout", "status", "iris", "99", code=4)["error"]["code"] == "not_found"
 
 
-def test_mlflow_directories_of_both_flavors_by_the_cli(cli, owner, team, write_mlflow, iris_estimator, iris_onnx):
+def test_mlflow_directories_of_both_flavors_by_the_cli(server, cli, owner, team, write_mlflow, iris_estimator,
+                                                       iris_onnx):
     cli.login(owner.username)
     sklearn_dir = write_mlflow("sklearn", iris_estimator, ROWS, name="mlflow-sklearn")
     onnx_dir = write_mlflow("onnx", iris_onnx[0], ROWS, name="mlflow-onnx")
