@@ -12,6 +12,7 @@ import zipfile
 from enum import StrEnum
 from typing import BinaryIO
 
+from modelkit.archives import check_name, is_tar, model_root, tar_check
 from modelkit.errors import KitError
 
 
@@ -27,11 +28,13 @@ class Format(StrEnum):
     LIGHTGBM = "lightgbm"  # LightGBM's text model (Booster.save_model)
     # TorchScript code is a restricted language run by torch's own interpreter, not Python.
     TORCHSCRIPT = "torchscript"  # torch.jit.save archive
+    SAVEDMODEL = "savedmodel"  # a TensorFlow SavedModel folder as zip, tar or tar.gz
 
 
 # The frameworks a format needs on the validating worker, and the extra that installs them.
 FRAMEWORKS = {Format.XGBOOST: ("xgboost", "requirements.txt"), Format.LIGHTGBM: ("lightgbm", "requirements.txt"),
-              Format.TORCHSCRIPT: ("torch", "requirements-torch.txt")}
+              Format.TORCHSCRIPT: ("torch", "requirements-torch.txt"),
+              Format.SAVEDMODEL: ("tensorflow", "requirements-tf.txt")}
 
 
 # Loading these runs code chosen by the file's author.
@@ -86,10 +89,25 @@ _LIGHTGBM = re.compile(rb"tree\r?\nversion=v\d")
 def _zip_format(names: list[str]) -> str | None:
     if "schema.json" in names:
         return Format.SKOPS
+    if model_root(names, "saved_model.pb") is not None:
+        for name in names:  # refused at upload: unpacking happens on the worker
+            check_name(name)
+        return Format.SAVEDMODEL
     # torch.jit.save: <folder>/data.pkl (a TorchScript-only pickle: no Python objects) and <folder>/code/.
     if any(n.endswith("/data.pkl") for n in names) and any("/code/__torch__" in n for n in names):
         return Format.TORCHSCRIPT
     return None
+
+
+def _tar_format(fileobj: BinaryIO, max_entries: int, max_unpacked_bytes: int) -> str | None:
+    """A tar (or tar.gz) of a SavedModel folder; UnsafeArchive / TarTooLarge when its entries are refused."""
+    import tarfile
+
+    try:
+        names = tar_check(fileobj, max_entries=max_entries, max_unpacked_bytes=max_unpacked_bytes)
+    except (tarfile.TarError, OSError, EOFError):  # malformed: not a format we serve
+        return None
+    return Format.SAVEDMODEL if model_root(names, "saved_model.pb") is not None else None
 
 
 def _is_zlib(head: bytes) -> bool:
@@ -216,6 +234,8 @@ def detect_format(
         finally:
             fileobj.seek(0)
         return _zip_format(names)
+    if is_tar(fileobj):
+        return _tar_format(fileobj, max_zip_entries, max_zip_unpacked_bytes)
     if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:
         return Format.PICKLE
     if head.startswith(_COMPRESSED_JOBLIB) or _is_zlib(head):

@@ -20,6 +20,7 @@ RUNTIMES: dict[str, str] = {
     "xgboost": "modelkit.runtimes.boosting:XGBoostRuntime",
     "lightgbm": "modelkit.runtimes.boosting:LightGBMRuntime",
     "torchscript": "modelkit.runtimes.torchscript:TorchScriptRuntime",
+    "savedmodel": "modelkit.runtimes.savedmodel:SavedModelRuntime",
 }
 
 

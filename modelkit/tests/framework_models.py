@@ -101,3 +101,49 @@ try:
     _Scaled, _Unconvertible = _torch_modules()
 except ImportError:  # torch is an optional extra; its tests skip without it
     _Scaled = _Unconvertible = None  # type: ignore[assignment,misc]
+
+
+def savedmodel_archive(task: str = "regression", packing: str = "zip") -> Trained:
+    """A tf.Module SavedModel (weights fitted with scikit-learn), packed as zip, tar or tgz of its folder."""
+    import os
+    import tarfile
+    import zipfile
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+    from sklearn.linear_model import LogisticRegression, Ridge
+
+    x, y, held_out = split(task)
+    spec = tf.TensorSpec([None, x.shape[1]], tf.float32, name="rows")
+    if task == "regression":
+        fitted = Ridge(alpha=0.01).fit(x, y)
+        weights, bias = fitted.coef_[:, None], np.atleast_1d(fitted.intercept_)
+    else:
+        fitted = LogisticRegression(max_iter=1000).fit(x, y)
+        weights, bias = fitted.coef_.T, fitted.intercept_
+    module = tf.Module()
+    module.w, module.b = tf.Variable(weights, dtype=tf.float32), tf.Variable(bias, dtype=tf.float32)
+
+    @tf.function(input_signature=[spec])
+    def serve(rows: tf.Tensor) -> dict:
+        scores = tf.matmul(rows, module.w) + module.b
+        if task == "regression":
+            return {"value": scores}
+        probabilities = tf.nn.softmax(scores)
+        return {"probabilities": probabilities, "labels": tf.argmax(probabilities, axis=1)}
+
+    with tempfile.TemporaryDirectory() as folder:
+        model_dir = Path(folder) / "model"
+        tf.saved_model.save(module, str(model_dir), signatures={"serving_default": serve})
+        answer = serve(tf.constant(held_out, dtype=tf.float32))
+        expected = (answer["value"].numpy()[:, 0] if task == "regression" else answer["probabilities"].numpy())
+        archive = Path(folder) / "archive"
+        files = [p for p in model_dir.rglob("*") if p.is_file()]
+        if packing == "zip":
+            with zipfile.ZipFile(archive, "w") as packed:
+                for file in files:
+                    packed.write(file, file.relative_to(Path(folder)).as_posix())
+        else:
+            with tarfile.open(archive, "w:gz" if packing == "tgz" else "w") as packed:
+                packed.add(model_dir, arcname="model")
+        return Trained(archive.read_bytes(), held_out, expected)

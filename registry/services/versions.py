@@ -105,8 +105,8 @@ def _check_format(actor: User, upload: HashedUploadedFile) -> str:
     except KitError as exc:  # an archive over the caps, ONNX external data
         raise ModelyardError(exc.message, field=exc.field or "file", code=exc.code) from None
     if fmt is None:
-        raise ModelyardError("The file is not ONNX, skops, XGBoost (JSON/UBJ), LightGBM (text), TorchScript, joblib or "
-                             "pickle (detected from its bytes)",
+        raise ModelyardError("The file is not ONNX, skops, XGBoost (JSON/UBJ), LightGBM (text), TorchScript, a "
+                             "TensorFlow SavedModel (zip or tar), joblib or pickle (detected from its bytes)",
                              field="file", code="unsupported_format")
     if fmt in UNSAFE_FORMATS:
         if not settings.MODELYARD_ALLOW_PICKLE:

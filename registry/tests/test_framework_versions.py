@@ -12,6 +12,14 @@ from conftest import make_version, stored_files
 from modelkit.tests import framework_models as fm
 from registry.models import ModelVersion
 
+try:
+    import tensorflow  # noqa: F401
+
+    HAVE_TF = True
+except ImportError:
+    HAVE_TF = False
+needs_tf = pytest.mark.skipif(not HAVE_TF and not os.environ.get("MODELYARD_REQUIRE_TF"),
+                              reason="tensorflow is an optional extra (requirements-tf.txt); CI installs it")
 needs_torch = pytest.mark.skipif(fm._Scaled is None and not os.environ.get("MODELYARD_REQUIRE_TORCH"),
                                  reason="torch is an optional extra (requirements-torch.txt); CI installs it")
 
@@ -26,10 +34,13 @@ def _cases() -> dict:
         "lightgbm-regression": lambda: fm.lightgbm_model("regression"),
         "torchscript": fm.torchscript_model,
         "torchscript-not-exportable": lambda: fm.torchscript_model(exact=False),
+        "savedmodel-zip-regression": lambda: fm.savedmodel_archive("regression", "zip"),
+        "savedmodel-tgz-multiclass": lambda: fm.savedmodel_archive("multiclass", "tgz"),
     }
 
 
-FORMATS = {"xgboost": "xgboost", "lightgbm": "lightgbm", "torchscript": "torchscript"}
+FORMATS = {"xgboost": "xgboost", "lightgbm": "lightgbm", "torchscript": "torchscript", "savedmodel": "savedmodel"}
+MARKS = {"torchscript": needs_torch, "savedmodel": needs_tf}
 SERVED_BY = {"torchscript-not-exportable": "served by PyTorch: torch.onnx cannot convert it"}
 
 
@@ -40,8 +51,7 @@ def predicted(client, number: int, rows: np.ndarray) -> np.ndarray:
     return np.asarray(outputs["probabilities"] if "probabilities" in outputs else outputs["predictions"])
 
 
-@pytest.mark.parametrize("case", [pytest.param(c, marks=needs_torch) if c.startswith("torch") else c
-                                  for c in _cases()])
+@pytest.mark.parametrize("case", [pytest.param(c, marks=MARKS.get(c.split("-")[0], ())) for c in _cases()])
 def test_each_framework_answers_like_itself_on_held_out_rows(as_user, teammate, model, owner, case):
     trained = _cases()[case]()
     example = trained.held_out[:3].tolist()
@@ -62,14 +72,19 @@ def _truncated(data: bytes) -> bytes:
     return data[: len(data) // 2]
 
 
-def _bad_torchscript_pickle(data: bytes) -> bytes:
+def _replaced(data: bytes, suffix: str) -> bytes:
+    """The zip with the entries ending in ``suffix`` overwritten with garbage."""
     import io
 
     broken = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(broken, "w") as target:
         for name in source.namelist():
-            target.writestr(name, b"garbage" if name.endswith("data.pkl") else source.read(name))
+            target.writestr(name, b"garbage" if name.endswith(suffix) else source.read(name))
     return broken.getvalue()
+
+
+def _bad_torchscript_pickle(data: bytes) -> bytes:
+    return _replaced(data, "data.pkl")
 
 
 @pytest.mark.parametrize("case,corrupt,message", [
@@ -78,6 +93,8 @@ def _bad_torchscript_pickle(data: bytes) -> bytes:
     ("lightgbm-binary", _truncated, "LightGBM cannot load this model"),
     pytest.param("torchscript", _bad_torchscript_pickle, "PyTorch cannot load this TorchScript archive",
                  marks=needs_torch),
+    pytest.param("savedmodel-zip-regression", lambda data: _replaced(data, "saved_model.pb"),
+                 "TensorFlow cannot load this SavedModel", marks=needs_tf),
 ])
 def test_a_corrupt_file_of_each_format_fails_its_version_clearly(model, owner, artifact_root, case, corrupt, message):
     data = corrupt(_cases()[case]().data)
@@ -116,3 +133,32 @@ def test_a_worker_without_torch_names_the_torch_extra(model, owner, monkeypatch)
     assert version.status == "failed"
     assert version.status_message == ("This worker cannot load torchscript models: the Python package 'torch' is "
                                       "not installed (pip install -r requirements-torch.txt)")
+
+
+def test_a_savedmodel_zip_with_a_path_outside_it_is_refused_at_upload(as_user, maintainer, model, artifact_root):
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("model/saved_model.pb", b"x")
+        archive.writestr("model/../../../etc/cron.d/evil", b"* * * * * root true")
+    response = as_user(maintainer).post("/api/v1/models/iris/versions",
+                                        {"file": SimpleUploadedFile("model.zip", buffer.getvalue())},
+                                        format="multipart")
+    assert response.status_code == 400, response.content
+    assert response.json()["error"] == {"code": "unsafe_archive", "field": "file", "message":
+                                        "The archive has a path outside its folder: 'model/../../../etc/cron.d/evil'"}
+    assert not ModelVersion.objects.exists() and stored_files(artifact_root) == []
+
+
+@needs_tf
+def test_a_truncated_savedmodel_tar_is_refused_at_upload(model, owner, artifact_root):
+    from core.errors import ModelyardError
+
+    data = fm.savedmodel_archive("regression", "tgz").data
+    with pytest.raises(ModelyardError) as refused:
+        make_version(model, owner, data[: len(data) // 2])
+    assert refused.value.code == "unsupported_format"
+    assert not ModelVersion.objects.exists() and stored_files(artifact_root) == []
