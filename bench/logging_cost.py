@@ -107,12 +107,11 @@ def alone() -> None:
     """The middleware by itself around a view that does nothing: its own cost, without the noise of a request."""
     import timeit
 
+    from django.conf import settings
     from django.http import HttpResponse
     from django.test import RequestFactory
 
     from config.request_id import RequestIdMiddleware
-
-    from django.conf import settings
 
     settings.MODELYARD_ACCESS_LOG = False  # as shipped
     response = HttpResponse()
