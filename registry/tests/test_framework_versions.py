@@ -162,3 +162,16 @@ def test_a_truncated_savedmodel_tar_is_refused_at_upload(model, owner, artifact_
         make_version(model, owner, data[: len(data) // 2])
     assert refused.value.code == "unsupported_format"
     assert not ModelVersion.objects.exists() and stored_files(artifact_root) == []
+
+
+def test_v2_metadata_names_what_answers(as_user, teammate, model, owner):
+    from registry import services
+
+    onnx = make_version(model, owner, fm.xgboost_model("binary").data)
+    served_by_framework = make_version(model, owner, fm.lightgbm_model("binary").data,
+                                       signature={"inputs": {"features": 30}})
+    ModelVersion.objects.filter(pk=served_by_framework.pk).update(serving_format="lightgbm")  # as if inexact
+    services.alias_set(actor=owner, model=model, name="production", version=onnx)
+    client = as_user(teammate)
+    assert client.get("/v2/models/iris/versions/1").json()["platform"] == "onnxruntime_onnx"
+    assert client.get("/v2/models/iris/versions/2").json()["platform"] == "lightgbm"

@@ -19,6 +19,9 @@ from serving.protocols import v2
 from serving.routing import Choice, ModelRoute, ServedVersion
 
 _OUTPUT_TYPES = {"labels": "INT64", "ids": "INT64"}
+# What answers, in Triton's platform names where it has one.
+_PLATFORMS = {"onnx": "onnxruntime_onnx", "torchscript": "pytorch_libtorch", "savedmodel": "tensorflow_savedmodel",
+              "xgboost": "xgboost", "lightgbm": "lightgbm"}
 
 
 def _served(route: ModelRoute, version: str | None) -> ServedVersion:
@@ -58,7 +61,7 @@ def _metadata(route: ModelRoute, served: ServedVersion) -> dict[str, Any]:
     return {
         "name": route.name,
         "versions": ready_versions,
-        "platform": "onnxruntime_onnx" if served.ref.format == "onnx" else "sklearn",
+        "platform": _PLATFORMS.get(served.ref.format, "sklearn"),
         "inputs": [{"name": "input-0", "datatype": dtype, "shape": [-1, spec.get("features") or -1]}],
         "outputs": [{"name": name, "datatype": _OUTPUT_TYPES.get(name, "FP32"), "shape": [-1]}
                     for name in served.signature.get("outputs", [])],
