@@ -9,12 +9,14 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from modelyard.artifacts import Artifact, artifact_from
-from modelyard.errors import NotFound, Timeout, UsageError, VersionFailed
+from modelyard.errors import ConnectionFailed, NotFound, Timeout, UsageError, VersionFailed
 
 if TYPE_CHECKING:
     from modelyard.session import Session
 
 SETTLED = ("ready", "failed", "archived", "deleted")
+UPLOAD_ATTEMPTS = 3
+RETRY_PAUSE_SECONDS = 1.0
 
 
 class Version(dict):
@@ -130,13 +132,22 @@ class RegistryMixin:
             if progress is not None:
                 progress(sent, total)
 
-        # One key for this push: a resend after a dropped connection answers the first upload's version.
+        # One key for this push: a resend after a dropped connection answers the first upload's version
+        # (200 instead of 201), so a push never makes two versions, whether or not the first one arrived.
         headers = {"Idempotency-Key": str(uuid.uuid4())}
-        with artifact.open() as handle:
-            files = {"file": (artifact.filename, handle, "application/octet-stream")}
-            data = self.session.json("POST", f"/api/v1/models/{name}/versions", data=fields, files=files,
-                                     headers=headers, progress=report)
-        return Version(self, data)
+        for attempt in range(UPLOAD_ATTEMPTS):
+            sent = 0
+            try:
+                with artifact.open() as handle:
+                    files = {"file": (artifact.filename, handle, "application/octet-stream")}
+                    data = self.session.json("POST", f"/api/v1/models/{name}/versions", data=fields, files=files,
+                                             headers=headers, progress=report)
+                return Version(self, data)
+            except ConnectionFailed:
+                if attempt + 1 == UPLOAD_ATTEMPTS:
+                    raise
+                time.sleep(RETRY_PAUSE_SECONDS * (attempt + 1))
+        raise AssertionError("unreachable")
 
     def wait_until_ready(self, name: str, number: int, timeout: float = 600.0, poll: float = 0.5) -> Version:
         """Until the worker has validated the version; VersionFailed carries the server's reason."""
