@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))  # the project's Django-free model builders (registry.demo, modelkit.tests)
 
 import drills_faults as faults  # noqa: E402
+import drills_steps as steps  # noqa: E402
 from drillkit import Stack, check, client, wait_for  # noqa: E402
 from topology import free_port  # noqa: E402
 
@@ -61,7 +62,7 @@ def newcomer(ctx: Context) -> None:
         check(api.put("/api/v1/models/iris/aliases/staging", json={"version": 1}).status_code == 200, "alias")
         predicted = api.post("/api/v1/models/iris/aliases/staging/predict", json={"inputs": ctx.iris_rows})
         check(predicted.status_code == 200, f"predict: {predicted.status_code} {predicted.text}")
-        rows = faults.batch_rows(api, "iris", "staging", 50, [5.1, 3.5, 1.4, 0.2])
+        rows = steps.batch_rows(api, "iris", "staging", 50, [5.1, 3.5, 1.4, 0.2])
     ctx.versions["iris"] = 1
     say(f"  newcomer flow over {stack.info['https']}: token, team, model, upload ({len(data)} bytes), "
         f"ready ({ready['status']}), alias staging -> 1, predict {predicted.status_code} {predicted.text[:60]}, "
@@ -108,7 +109,7 @@ def edge(ctx: Context) -> None:
         offset = stack.nginx_offset()
         for _ in range(20):
             http.get("/healthz")
-        upstreams = faults.upstream_counts(stack.nginx_lines(offset))
+        upstreams = steps.upstream_counts(stack.nginx_lines(offset))
         check(len(upstreams) == 2 and min(upstreams.values()) >= 8, f"round robin: {upstreams}")
         big = http.post("/api/v1/teams", content=b"x" * (17 * 1024 * 1024),
                         headers={"Content-Type": "application/json"})

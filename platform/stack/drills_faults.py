@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -14,102 +11,24 @@ from collections import Counter
 from pathlib import Path
 
 from drillkit import Traffic, check, client, wait_for
-
-UPSTREAM = re.compile(r'" (\d{3}) .* upstream=(\S+(?:, \S+)*) ustatus=(\S+(?:, \S+)*)')
+from drills_steps import (
+    UPSTREAM,
+    ensure_candidate,
+    ensure_looper,
+    exactly_once,
+    iris_variant,
+    predict_requests,
+    submit_job,
+    summary,
+    upload,
+    upstream_counts,
+    wait_job,
+    wait_ready,
+)
 
 
 def say(line: str) -> None:
     print(line, flush=True)
-
-
-# --- shared steps ---------------------------------------------------------------------------------
-def upstream_counts(lines: list[str]) -> Counter:
-    """Requests per web process that answered them (the last upstream nginx tried)."""
-    return Counter(m.group(2).split(", ")[-1] for line in lines if (m := UPSTREAM.search(line)))
-
-
-def csv_input(rows: int, value: list[float]) -> bytes:
-    body = ["id,a,b,c,d"] + [f"r{i},{','.join(map(str, value))}" for i in range(1, rows + 1)]
-    return ("\n".join(body) + "\n").encode()
-
-
-def submit_job(api, model: str, alias: str, rows: int, value: list[float]) -> str:  # noqa: ANN001
-    answer = api.post("/api/v1/batch-jobs", files={"file": ("input.csv", csv_input(rows, value))},
-                      data={"model": model, "alias": alias, "id_column": "id", "output_format": "csv"})
-    check(answer.status_code == 201, f"batch submit: {answer.status_code} {answer.text}")
-    return answer.json()["id"]
-
-
-def wait_job(api, job_id: str, timeout: float = 180) -> dict:  # noqa: ANN001
-    def done() -> dict | None:
-        answer = api.get(f"/api/v1/batch-jobs/{job_id}")
-        job = answer.json() if answer.status_code == 200 else {}
-        return job if job.get("status") not in (None, "queued", "running") else None
-
-    job = wait_for(done, timeout, f"end of batch job {job_id}", every=0.5)
-    check(job["status"] == "succeeded", f"batch job {job['status']}: {job.get('status_message')}")
-    return job
-
-
-def output_ids(api, job_id: str) -> list[str]:  # noqa: ANN001
-    answer = api.get(f"/api/v1/batch-jobs/{job_id}/output", follow_redirects=True)
-    check(answer.status_code == 200, f"output: {answer.status_code}")
-    return [row["id"] for row in csv.DictReader(io.StringIO(answer.text))]
-
-
-def batch_rows(api, model: str, alias: str, rows: int, value: list[float]) -> int:  # noqa: ANN001
-    job_id = submit_job(api, model, alias, rows, value)
-    wait_job(api, job_id)
-    ids = output_ids(api, job_id)
-    check(ids == [f"r{i}" for i in range(1, rows + 1)], f"output ids not exactly once in order: {ids[:5]}...")
-    return len(ids)
-
-
-def exactly_once(api, job_id: str, rows: int) -> str:  # noqa: ANN001
-    ids = output_ids(api, job_id)
-    counts = Counter(ids)
-    missing, twice = rows - len(counts), sum(1 for n in counts.values() if n > 1)
-    check(missing == 0 and twice == 0 and ids == [f"r{i}" for i in range(1, rows + 1)],
-          f"{missing} rows missing, {twice} twice")
-    return f"{len(ids)} output rows for {rows} input rows, {missing} missing, {twice} twice"
-
-
-def upload(api, model: str, data: bytes, **fields: str) -> int:  # noqa: ANN001
-    answer = api.post(f"/api/v1/models/{model}/versions", files={"file": ("model.onnx", data)}, data=fields)
-    check(answer.status_code == 201, f"upload: {answer.status_code} {answer.text}")
-    return answer.json()["version"]
-
-
-def wait_ready(api, model: str, number: int, timeout: float = 180) -> dict:  # noqa: ANN001
-    def ready() -> dict | None:
-        version = api.get(f"/api/v1/models/{model}/versions/{number}").json()
-        check(version.get("status") != "failed", f"{model} v{number} failed: {version.get('status_message')}")
-        return version if version.get("status") == "ready" else None
-
-    return wait_for(ready, timeout, f"{model} v{number} ready", every=0.5)
-
-
-def ensure_looper(ctx, api) -> None:  # noqa: ANN001
-    """A model that loops as often as its largest input says (modelkit/tests/looping_model.py): slow on demand."""
-    if "looper" in ctx.versions:
-        return
-    from modelkit.tests.looping_model import looping_onnx
-
-    check(api.post("/api/v1/models", json={"team": "drills", "name": "looper"}).status_code == 201, "looper model")
-    number = upload(api, "looper", looping_onnx(4))
-    wait_ready(api, "looper", number)
-    check(api.put("/api/v1/models/looper/aliases/batch", json={"version": number}).status_code == 200, "alias")
-    ctx.versions["looper"] = number
-
-
-def predict_requests(ctx) -> dict:  # noqa: ANN001
-    return {"predict": ("POST", "/api/v1/models/iris/aliases/staging/predict", {"inputs": ctx.iris_rows}),
-            "read": ("GET", "/api/v1/models/iris/versions/1", None)}
-
-
-def summary(traffic: Traffic) -> str:
-    return "; ".join(f"{kind}: {len(traffic.of(kind))} requests {dict(traffic.statuses(kind))}"
-                     for kind in dict.fromkeys(a.kind for a in traffic.answers))
 
 
 # --- drill: kill -9 one web process under load --------------------------------------------------
@@ -166,7 +85,8 @@ def redis_restart(ctx) -> None:  # noqa: ANN001
                 "step_seconds": 3, "guards": {"min_requests": 100}})
             check(rollout.status_code == 201, f"rollout: {rollout.status_code} {rollout.text}")
             path = f"/api/v1/models/iris/rollouts/{rollout.json()['id']}"
-            wait_for(lambda: any(e["kind"] == "advanced" for e in _rollout(api, path)["events"]), 60, "first step")
+            first = wait_for(lambda: _first_step(api, path), 120, "first step", every=0.5)
+            check(first["kind"] == "advanced", f"the rollout never got its first step: {first}")
             job_id = submit_job(api, "looper", "batch", 400, [800000.0] * 4)  # 20 chunks: Redis stops mid-job
             done_before = wait_for(lambda: _chunks_done(stack, job_id), 60, "a first chunk done", every=0.05)
             down_at = time.time()
@@ -197,6 +117,17 @@ def redis_restart(ctx) -> None:  # noqa: ANN001
           f"rollout {detail['status']} {advanced}")
 
 
+def _first_step(api, path: str) -> dict | None:  # noqa: ANN001
+    """The first step's event; after 100 s of waiting for web workers to load the candidate, the last wait."""
+    events = _rollout(api, path)["events"]
+    advanced = [e for e in events if e["kind"] == "advanced"]
+    if advanced:
+        return advanced[0]
+    started = _epoch(events[0]["at"]) if events else time.time()
+    waiting = [e for e in events if e["kind"] == "waiting"]
+    return waiting[-1] if waiting and time.time() - started > 100 else None
+
+
 def _chunks_done(stack, job_id: str) -> int:  # noqa: ANN001
     return stack.sql("SELECT count(*) FROM batch_batchchunk c JOIN batch_batchjob j ON c.job_id = j.id "
                      "WHERE j.uuid = %s AND c.state = 'done'", job_id)[0][0]
@@ -212,24 +143,6 @@ def _epoch(stamp: str) -> float:
     from datetime import datetime
 
     return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
-
-
-def ensure_candidate(ctx, api) -> int:  # noqa: ANN001
-    """A second iris version (another regularisation, so other bytes) for rollouts."""
-    if "candidate" in ctx.versions:
-        return ctx.versions["candidate"]
-    import numpy as np
-    from skl2onnx import to_onnx
-    from sklearn.datasets import load_iris
-    from sklearn.linear_model import LogisticRegression
-
-    features, labels = load_iris(return_X_y=True)
-    model = LogisticRegression(C=0.5, max_iter=1000).fit(features, labels)
-    onx = to_onnx(model, features[:1].astype(np.float32), options={id(model): {"zipmap": False}})
-    number = upload(api, "iris", onx.SerializeToString())
-    wait_ready(api, "iris", number)
-    ctx.versions["candidate"] = number
-    return number
 
 
 def report_outage(traffic: Traffic, server: str, down_at: float, up_at: float) -> None:
@@ -387,16 +300,5 @@ def disk_full(ctx) -> None:  # noqa: ANN001
     check(versions_after == versions_before, "a version row was left")
     check(set(files_after) <= set(files_before), "a partial file was left")
     with client(stack, ctx.token) as api:
-        number = upload(api, "iris", _tiny_variant())
+        number = upload(api, "iris", iris_variant(0.25))
     say(f"  after freeing the space: the next upload is v{number} (201)")
-
-
-def _tiny_variant() -> bytes:
-    import numpy as np
-    from skl2onnx import to_onnx
-    from sklearn.datasets import load_iris
-    from sklearn.linear_model import LogisticRegression
-
-    features, labels = load_iris(return_X_y=True)
-    model = LogisticRegression(C=0.25, max_iter=1000).fit(features, labels)
-    return to_onnx(model, features[:1].astype(np.float32), options={id(model): {"zipmap": False}}).SerializeToString()
