@@ -130,6 +130,28 @@ max_requests = 0
 # Each worker imports the app itself, after the fork, so no DB connection or loaded model is shared.
 preload_app = False
 accesslog = "-"
+
+
+def _json_logs() -> bool:
+    """As config/settings.py decides MODELYARD_LOG_FORMAT (json by default in production)."""
+    return (_env("MODELYARD_LOG_FORMAT") or ("json" if _env("MODELYARD_ENV") == "production" else "plain")) == "json"
+
+
+if _json_logs():
+    # gunicorn's own lines (the master's, and the access log) become JSON lines on stdout like the app's,
+    # through the same formatter (config/logs.py): one stream a log shipper can parse whole.
+    from config.logs import logging_config
+
+    logconfig_dict = logging_config(fmt="json", level=_env("LOG_LEVEL") or "INFO")
+    logconfig_dict["formatters"]["access"] = {"()": "config.logs.LeanJsonFormatter"}
+    logconfig_dict["handlers"]["access"] = {"class": "logging.StreamHandler", "stream": "ext://sys.stdout",
+                                            "formatter": "access"}
+    logconfig_dict["loggers"] = {
+        **logconfig_dict["loggers"],
+        "gunicorn.error": {"level": "INFO", "handlers": ["console"], "propagate": False},
+        # One line per request: a formatter of its own, ~1 us (config.logs.LeanJsonFormatter).
+        "gunicorn.access": {"level": "INFO", "handlers": ["access"], "propagate": False},
+    }
 # The heartbeat file lives in RAM: on an overlay or read-only root, /tmp writes can stall or fail.
 worker_tmp_dir = "/dev/shm"
 # Nobody runs gunicornc inside the container, and its default socket under $HOME (/app, read-only for

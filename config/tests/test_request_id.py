@@ -103,3 +103,25 @@ def test_forked_workers_never_share_an_id_prefix():
     os.waitpid(child, 0)
     theirs = os.read(read, 100).decode()
     assert theirs.split("-")[0] != _ids.next().split("-")[0]
+
+
+@pytest.fixture
+def web_env() -> dict[str, str]:
+    return {"MODELYARD_LOG_FORMAT": "json"}
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_gunicorn_writes_json_lines_only_its_access_log_included(web_server, settings):
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    request = urllib.request.Request(f"{web_server}/healthz", headers={"X-Request-ID": "live-42"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert response.headers["X-Request-ID"] == "live-42"
+    time.sleep(0.5)  # the access line is written just after the answer
+    lines = [line for line in (Path(settings.DATA_DIR) / "web.log").read_text().splitlines() if line.strip()]
+    records = [orjson.loads(line) for line in lines]  # every line is JSON, gunicorn's own included
+    assert any(r["logger"] == "gunicorn.error" and "Booting worker" in r["event"] for r in records)
+    assert any(r["logger"] == "gunicorn.access" and "GET /healthz" in r["event"] for r in records)
