@@ -12,6 +12,8 @@ from typing import Any
 
 import orjson
 import structlog
+from celery import signals
+from django.conf import settings
 
 from config.request_id import current_request_id, current_task
 
@@ -73,3 +75,9 @@ def configure_structlog() -> None:
         logger_factory=structlog.stdlib.LoggerFactory(), wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True)
 
+
+@signals.celeryd_after_setup.connect
+def _no_banner(instance: Any = None, **_: Any) -> None:
+    """With JSON logs a worker prints no ASCII-art banner on stdout (what `--quiet` does)."""
+    if settings.MODELYARD_LOG_FORMAT == "json" and instance is not None:
+        instance.quiet = True

@@ -88,6 +88,9 @@ def test_the_request_id_reaches_the_log_lines_of_the_task_it_queued(worker, as_u
     assert ours and all(line["task"] == "registry.version_validate" and line["task_id"] for line in ours)
     assert any("ready" in line["event"] for line in ours)
     assert all({"timestamp", "level", "logger", "event"} <= set(line) for line in lines)
+    banner = [line for line in (Path(settings.DATA_DIR) / "worker.log").read_text().splitlines()
+              if line.strip() and not line.startswith("{") and "SecurityWarning" not in line]
+    assert not any("[queues]" in line or "[tasks]" in line for line in banner)  # no banner, JSON only
 
 
 def test_forked_workers_never_share_an_id_prefix():
