@@ -79,7 +79,7 @@ def test_a_96_mib_artifact_goes_up_in_parts_and_comes_down_streaming(s3_storage,
     peaks = json.loads(done.stdout.strip().splitlines()[-1])
     print(f"peak RSS growth, {SIZE >> 20} MiB artifact ({'sealed' if sealed else 'plain'}): "
           f"upload {peaks['upload']:.1f} MiB, download {peaks['download']:.1f} MiB (base {peaks['base']:.0f} MiB)")
-    assert peaks["upload"] < 40 and peaks["download"] < 24  # the file is 96 MiB
+    assert peaks["upload"] < 48 and peaks["download"] < 24  # half the file at most: it is never held whole
     server, bucket = s3_storage.server, s3_storage.bucket
     assert server.requests("POST", bucket, "models/1/large.bin", "upload") == 2  # create, complete
     assert server.requests("PUT", bucket, "models/1/large.bin", "partNumber") == 12 + int(sealed)
