@@ -57,6 +57,13 @@ def test_compose_provisions_grafana_next_to_prometheus():
     assert compose["grafana"]["profiles"] == compose["prometheus"]["profiles"] == ["monitoring"]
     mounts = {volume.split(":")[0] for volume in compose["grafana"]["volumes"]}
     assert {"./platform/grafana/provisioning", "./platform/grafana/dashboards"} <= mounts
+    # Every web service is scraped (the dashboard sums across them), and accepts the Host Prometheus sends.
+    web = {name for name in compose if name == "web" or name.startswith("web-")}
+    prometheus = yaml.safe_load((Path(settings.BASE_DIR) / "platform" / "prometheus.yml").read_text())
+    targets = {target.split(":")[0] for job in prometheus["scrape_configs"] for config in job["static_configs"]
+               for target in config["targets"]}
+    allowed = set(compose["web"]["environment"]["ALLOWED_HOSTS"].split(","))
+    assert web <= targets and targets <= allowed
 
 
 @pytest.mark.django_db(transaction=True)
