@@ -43,6 +43,12 @@ def framework(fmt: str) -> ModuleType:
                                f"installed (pip install -r {requirements})", code="framework_missing") from None
 
 
+def _first_line(exc: Exception) -> str:
+    """XGBoost appends a native stack trace (library paths, addresses) to its messages."""
+    lines = [line for line in str(exc).strip().splitlines() if line.strip()]
+    return lines[0][:500] if lines else type(exc).__name__
+
+
 def _probabilities(positive_or_all: np.ndarray) -> np.ndarray:
     if positive_or_all.ndim == 1:  # binary: the framework answers P(class 1)
         return np.column_stack([1.0 - positive_or_all, positive_or_all])
@@ -100,7 +106,7 @@ class XGBoostRuntime(BoostingRuntime):
             learner = json.loads(self.booster.save_config())["learner"]
         except Exception as exc:  # XGBoostError for a corrupt file, and what else its parser raises
             logger.warning("xgboost cannot load %s", path, exc_info=True)
-            raise RuntimeLoadError(f"XGBoost cannot load this model: {redact(str(exc), path)}") from None
+            raise RuntimeLoadError(f"XGBoost cannot load this model: {redact(_first_line(exc), path)}") from None
         objective = learner["objective"]["name"]
         if objective == "multi:softmax":
             raise RuntimeLoadError("XGBoost models with objective multi:softmax answer no probabilities: train "
@@ -164,7 +170,7 @@ class LightGBMRuntime(BoostingRuntime):
             self.booster = lightgbm.Booster(model_file=str(path), params={"num_threads": policy.threads})
         except Exception as exc:  # LightGBMError for a corrupt file
             logger.warning("lightgbm cannot load %s", path, exc_info=True)
-            raise RuntimeLoadError(f"LightGBM cannot load this model: {redact(str(exc), path)}") from None
+            raise RuntimeLoadError(f"LightGBM cannot load this model: {redact(_first_line(exc), path)}") from None
         objective = header.get("objective", "").split(" ")[0]
         self.classifier = objective in _LIGHTGBM_CLASSIFIERS
         self.features = self.booster.num_feature()

@@ -24,6 +24,7 @@ from core.errors import Unavailable
 from modelkit import InputError, RuntimeLoadError
 from modelkit.conversion import accelerate
 from modelkit.inputs import parse_inputs
+from modelkit.probe import probe_load
 from modelkit.runtimes import load_runtime
 from modelkit.signatures import signature_conflicts, signature_merge
 from registry import tasks
@@ -180,6 +181,7 @@ def _check(version: ModelVersion) -> Outcome:
     if file_sha256(path) != version.sha256:
         raise ValidationFailed("The stored artifact does not match its sha256: it changed after upload")
     try:
+        probe_load(version.format, path)  # a native parser that crashes on a corrupt file crashes a child
         runtime = load_runtime(version.format, path, load_policy())
     except RuntimeLoadError as exc:
         raise ValidationFailed(str(exc)) from None
