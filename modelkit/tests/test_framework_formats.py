@@ -13,6 +13,7 @@ import pytest
 from modelkit import LoadPolicy
 from modelkit.conversion import accelerate
 from modelkit.formats import detect_format
+from modelkit.probe import probe_load
 from modelkit.runtimes import RuntimeLoadError, load_runtime
 from modelkit.runtimes.onnx import OnnxRuntime
 from modelkit.tests import framework_models as fm
@@ -63,19 +64,22 @@ def test_boosted_trees_answer_like_their_framework_and_convert_exactly(tmp_path,
     ("lightgbm", b"tree\nversion=v4\nnum_class=1\nmax_feature_idx=three\nTree=0\nnum_leaves=oops\n"),
 ])
 def test_a_corrupt_file_is_a_clear_load_error(tmp_path, fmt, data):
+    """Through the probe (a child process), as validation loads them: XGBoost can segfault on these."""
     assert detect_format(io.BytesIO(data)) == fmt
+    (tmp_path / "artifact").write_bytes(data)
     with pytest.raises(RuntimeLoadError) as refused:
-        load(tmp_path, fmt, data)
+        probe_load(fmt, tmp_path / "artifact")
     assert refused.value.message.startswith(("XGBoost cannot load this model", "LightGBM cannot load this model"))
     assert str(tmp_path) not in refused.value.message
 
 
 def test_a_truncated_real_model_is_refused(tmp_path):
     data = fm.xgboost_model("binary").data
+    (tmp_path / "artifact").write_bytes(data[: len(data) // 2])
     with pytest.raises(RuntimeLoadError, match="XGBoost cannot load"):
-        load(tmp_path, "xgboost", data[: len(data) // 2])
+        probe_load("xgboost", tmp_path / "artifact")
     text = fm.lightgbm_model("binary").data
-    with pytest.raises(RuntimeLoadError, match="LightGBM cannot load"):
+    with pytest.raises(RuntimeLoadError, match="LightGBM cannot load"):  # refused before LightGBM parses it
         load(tmp_path, "lightgbm", text[: len(text) // 2])
 
 
