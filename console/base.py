@@ -8,9 +8,10 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import render, resolve_url
 from rest_framework import serializers
 
 from core.client_ip import client_ip
@@ -24,14 +25,15 @@ __all__ = ["FormErrors", "client_ip", "console_view", "form_data", "wants_json"]
 class FormErrors(Exception):
     """A form to show again, with one message next to each field that was refused."""
 
-    def __init__(self, errors: dict[str, str], status: int = 400) -> None:
+    def __init__(self, errors: dict[str, str], status: int = 400, code: str = "invalid") -> None:
         super().__init__(errors)
         self.errors = errors
         self.status = status
+        self.code = code
 
     @classmethod
     def from_service(cls, exc: ModelyardError) -> "FormErrors":
-        return cls({exc.field or "form": exc.message}, status=exc.status)
+        return cls({exc.field or "form": exc.message}, status=exc.status, code=exc.code)
 
 
 def wants_json(request: HttpRequest) -> bool:
@@ -42,15 +44,28 @@ def wants_json(request: HttpRequest) -> bool:
 def console_view(view: View) -> View:
     """Sign-in required (anonymous: to the sign-in page); a refusal becomes a page with the API's status."""
 
-    @login_required
+    signed_in = login_required(view)
+
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated and (request.htmx or wants_json(request)):
+            return _signed_out(request)
         try:
-            return view(request, *args, **kwargs)
+            return signed_in(request, *args, **kwargs)
         except ModelyardError as exc:
             return error_page(request, exc)
 
     return wrapped
+
+
+def _signed_out(request: HttpRequest) -> HttpResponse:
+    """A poll or a script whose session ended: htmx goes to the sign-in page, scripts get a 401 to act on
+    (never the sign-in page's HTML swapped into a table)."""
+    if request.htmx:
+        response = HttpResponse(status=401)
+        response["HX-Redirect"] = resolve_url(settings.LOGIN_URL)  # htmx follows it before any swap
+        return response
+    return JsonResponse(envelope("unauthenticated", "Your session ended: sign in again"), status=401)
 
 
 def error_page(request: HttpRequest, exc: ModelyardError) -> HttpResponse:

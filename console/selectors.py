@@ -20,13 +20,14 @@ from registry.models import (
     RegisteredModel,
     Role,
 )
-from registry.permissions import User
+from registry.permissions import User, teams_with_role
 from registry.selectors import audit_visible, models_visible, promotions_visible, teams_visible
-from rollouts.models import ACTIVE, Rollout
+from rollouts.models import ACTIVE, Rollout, RolloutEvent
 from rollouts.selectors import rollouts_visible
 
 # Home lists are short by design: the lists behind them have their own pages.
 HOME_ROWS = 20
+HOME_MODELS = 100
 _ALIASES = Prefetch("aliases", queryset=ModelAlias.objects.select_related("version", "candidate_version"))
 
 
@@ -47,10 +48,10 @@ def my_roles(user: User) -> dict[int, str]:
     return dict(Membership.objects.filter(user=user).values_list("team_id", "role"))
 
 
-def reviews_for(user: User, roles: dict[int, str]) -> list[PromotionRequest]:
+def reviews_for(user: User) -> list[PromotionRequest]:
     """Open requests this user may decide: maintainer or more in the team, and not their own request."""
-    teams = [team for team, role in roles.items() if Role.rank(role) >= Role.rank(Role.MAINTAINER)]
-    waiting = (promotions_visible(user).filter(status=PromotionStatus.OPEN, model__team_id__in=teams)
+    waiting = (promotions_visible(user).filter(status=PromotionStatus.OPEN,
+                                               model__team__in=teams_with_role(user, Role.MAINTAINER))
                .exclude(requested_by=user))
     return list(waiting[:HOME_ROWS])
 
@@ -66,6 +67,7 @@ def open_jobs(user: User) -> list[BatchJob]:
 @dataclass
 class Home:
     models: list[RegisteredModel]
+    model_count: int
     counts: dict[str, int]
     reviews: list[PromotionRequest]
     rollouts: list[Rollout]
@@ -74,10 +76,12 @@ class Home:
     roles: dict[int, str]
 
 
-def home(user: User) -> Home:
+def home(user: User, *, name_contains: str = "") -> Home:
     roles = my_roles(user)
-    return Home(models=list(models_with_aliases(user)[:100]), counts=version_counts(user),
-                reviews=reviews_for(user, roles), rollouts=active_rollouts(user), jobs=open_jobs(user),
+    models = models_visible(user).filter(name__icontains=name_contains) if name_contains else models_visible(user)
+    return Home(models=list(models_with_aliases(user).filter(pk__in=models.values("pk"))[:HOME_MODELS]),
+                model_count=models.count(), counts=version_counts(user),
+                reviews=reviews_for(user), rollouts=active_rollouts(user), jobs=open_jobs(user),
                 events=list(audit_visible(user)[:HOME_ROWS]), roles=roles)
 
 
@@ -106,3 +110,31 @@ def metric_series(versions: list[ModelVersion], names: list[str]) -> dict[str, A
 
 def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def version_page(version: ModelVersion) -> dict[str, Any]:
+    """The version page's lists: the aliases pointing at it and its promotion requests."""
+    return {"aliases": list(ModelAlias.objects.filter(model_id=version.model_id, version=version)
+                            .values_list("name", flat=True)),
+            "promotions": list(PromotionRequest.objects.filter(version=version).select_related("requested_by")[:10])}
+
+
+def rollout_choices(model: RegisteredModel) -> dict[str, Any]:
+    """The start form's choices: the model's aliases (with where they point) and its ready versions."""
+    ready = ModelVersion.objects.filter(model=model, status="ready").order_by("-version")
+    return {"aliases": list(ModelAlias.objects.filter(model=model).select_related("version")),
+            "versions": list(ready.values_list("version", flat=True)[:200])}
+
+
+def rollout_events(rollout: Rollout) -> list[RolloutEvent]:
+    return list(RolloutEvent.objects.filter(rollout=rollout).select_related("actor").order_by("-at", "-id")[:200])
+
+
+def model_page(user: User, model: RegisteredModel) -> dict[str, Any]:
+    """The model page's lists: versions (and the metrics worth a column), aliases, recent rollouts."""
+    versions = model_versions(model)
+    names = metric_names(versions)
+    return {"versions": versions, "metric_names": names, "series": metric_series(versions, names),
+            "aliases": list(ModelAlias.objects.filter(model=model)
+                            .select_related("version", "candidate_version", "updated_by")),
+            "rollouts": list(rollouts_visible(user).filter(model=model)[:10])}

@@ -1,6 +1,7 @@
 """Role checks. Outsiders get 404 (they learn nothing); members with too low a role get 403."""
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import QuerySet
 
 from core.errors import Forbidden, NotFound
 from registry.models import Membership, Role, Team
@@ -35,3 +36,21 @@ def require_team(user: User, slug: str, role: str) -> Team:
         raise NotFound(f"Team {slug!r} not found", field="team")
     require_role(user, team.id, role, what=f"Team {slug!r} not found", field="team")
     return team
+
+
+def has_role(user: User, team_id: int, role: str) -> bool:
+    """For showing or hiding a control: the same rank rule as ``check_role``, as a yes or no."""
+    current = team_role(user, team_id)
+    return current is not None and Role.rank(current) >= Role.rank(role)
+
+
+def role_at_least(current: str | None, role: str) -> bool:
+    return current is not None and Role.rank(current) >= Role.rank(role)
+
+
+def teams_with_role(user: User, role: str) -> QuerySet[Team]:
+    """The teams in which the user has ``role`` or more (staff: every team), as a queryset to filter by."""
+    if user.is_staff:
+        return Team.objects.all()
+    ranks = [name for name in Role.values if Role.rank(name) >= Role.rank(role)]
+    return Team.objects.filter(memberships__user=user, memberships__role__in=ranks)

@@ -130,3 +130,14 @@ def service_last_used(jtis: list[str]) -> dict[str, datetime]:
     found = cache.get_many([_last_used_key(jti) for jti in jtis]) if jtis else {}
     return {jti: datetime.fromtimestamp(found[_last_used_key(jti)], tz=UTC)
             for jti in jtis if _last_used_key(jti) in found}
+
+
+def access_for_user(user: Any, lifetime: Any) -> AccessToken:
+    """A short-lived access token alone (no refresh token, so no row in the blacklist tables), carrying the
+    same revocation claims as a signed-in session's: the console's try-it panel uses it."""
+    token = AccessToken.for_user(user)
+    token.set_exp(lifetime=lifetime)
+    generation = TokenState.objects.filter(user_id=user.pk).values_list("generation", flat=True).first() or 0
+    token[VERSION_CLAIM] = token_version(user.password, generation)
+    token[SESSION_CLAIM] = int(time.time())
+    return token

@@ -23,7 +23,15 @@ BODIES: dict[str, dict[str, str]] = {
     "console/models/new": {"team": "acme", "name": "stolen"},
     "console/batch": {"model": "iris", "target": "alias", "alias": "production", "output_format": "csv"},
     "console/teams/<slug:slug>/tokens": {"name": "ci", "role": "viewer"},
+    "console/models/<str:name>/aliases": {"alias": "staging", "version": "1"},
+    "console/models/<str:name>/protection": {"protected": ""},
 }
+PAGES = {"console/models/<str:name>", "console/models/<str:name>/versions/<int:number>",
+         "console/models/<str:name>/versions/<int:number>/status",
+         "console/models/<str:name>/rollouts/<int:rollout_id>",
+         "console/models/<str:name>/rollouts/<int:rollout_id>/events", "console/promotions/<int:pk>",
+         "console/models/<str:name>/rollouts/<int:rollout_id>/series",
+         "console/models/<str:name>/versions/<int:number>/download", "console/models/<str:name>/compare"}
 # Predictors may submit and cancel batch jobs (they are predictions); viewers may not.
 READ_ONLY_SKIP = {("post", "console/session-token")}
 
@@ -82,3 +90,42 @@ def test_an_anonymous_caller_is_sent_to_sign_in(values, route):
         response = getattr(Client(), method)(fill(route, values))
         assert response.status_code == 302, (method, route, response.status_code)
         assert response["Location"].startswith("/console/login")
+
+
+@pytest.mark.parametrize("route", sorted(PAGES))
+def test_a_viewer_reads_every_page_of_the_team(viewer, values, route):
+    query = {"a": "1", "b": "1"} if route.endswith("compare") else {}
+    response = Client()
+    response.force_login(viewer)
+    answer = response.get(fill(route, values), query)
+    assert answer.status_code == 200, (route, answer.status_code)
+
+
+def test_a_viewer_cannot_submit_a_batch_job(viewer, values):
+    before = snapshot()
+    assert call(viewer, "post", "console/batch", values).status_code == 403
+    assert snapshot() == before
+
+
+def test_every_console_write_needs_the_csrf_token(maintainer, values):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(maintainer)
+    before = snapshot()
+    for route in CONSOLE:
+        response = client.post(fill(route, values), BODIES.get(route, {}))
+        assert response.status_code in (403, 405), (route, response.status_code)
+    assert snapshot() == before
+
+
+def test_a_requester_demoted_to_viewer_can_no_longer_withdraw(maintainer, owner, ready_iris, iris_onnx):
+    from conftest import make_version
+    from registry.models import Membership, PromotionRequest
+
+    second = make_version(ready_iris.model, owner, iris_onnx[0])
+    promotion = services.promotion_request(actor=maintainer, model=ready_iris.model, alias="production",
+                                           version=second, reason="mine")
+    Membership.objects.filter(user=maintainer).update(role=Role.VIEWER)
+    client = Client()
+    client.force_login(maintainer)
+    assert client.post(f"/console/promotions/{promotion.pk}/cancel").status_code == 403
+    assert PromotionRequest.objects.get(pk=promotion.pk).status == "open"

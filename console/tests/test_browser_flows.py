@@ -133,12 +133,12 @@ def test_a_canary_draws_its_chart_and_a_batch_job_reaches_100_percent(
         mo.shot("debug-rollout")
         raise AssertionError(f"{page.url} {mo.problems}") from None
     rollout = Rollout.objects.get(model=iris, alias="staging")
-    first = int(page.get_attribute("#weight-chart", "data-points") or 0)
-    assert first >= 2  # the start decision and where it stands now
+    assert int(page.get_attribute("#weight-chart", "data-points") or 0) >= 2  # the start and where it stands now
+    first = float(page.get_attribute("#weight-chart", "data-until") or 0)
     deadline = time.monotonic() + 30  # the chart redraws every two seconds while the rollout runs
-    while int(page.get_attribute("#weight-chart", "data-points") or 0) <= first and time.monotonic() < deadline:
+    while float(page.get_attribute("#weight-chart", "data-until") or 0) <= first and time.monotonic() < deadline:
         page.wait_for_timeout(250)
-    assert int(page.get_attribute("#weight-chart", "data-points") or 0) > first
+    assert float(page.get_attribute("#weight-chart", "data-until") or 0) > first  # drawn again, up to now
     mo.shot("10-rollout-live")
     page.click("#steer >> text=Abort")
     page.wait_for_selector("#rollout-status:text('aborted')")

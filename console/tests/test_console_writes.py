@@ -154,3 +154,55 @@ def test_a_duplicate_model_name_is_shown_by_the_field(maintainer, model):
     response = signed_in(maintainer).post(reverse("console:model-new"), {"team": "acme", "name": "iris"})
     assert response.status_code in (400, 409)
     assert RegisteredModel.objects.filter(name="iris").count() == 1
+
+
+def test_a_rollout_of_a_protected_alias_starts_after_an_approved_rollout_request(maintainer, owner, ready_iris,
+                                                                                iris_onnx):
+    model = ready_iris.model
+    model.protected_aliases = ["production"]
+    model.save()
+    make_version(model, owner, iris_onnx[0])
+    signed_in(maintainer).post(reverse("console:promotion-new", args=["iris", 2]),
+                               {"alias": "production", "purpose": "rollout", "reason": "canary it"})
+    promotion = PromotionRequest.objects.get()
+    assert promotion.purpose == "rollout"
+    signed_in(owner).post(reverse("console:promotion-decide", args=[promotion.pk, "approve"]))
+    assert model.aliases.get(name="production").version == ready_iris  # a rollout request moves nothing itself
+    response = signed_in(maintainer).post(reverse("console:rollout-new", args=["iris"]), {
+        "alias": "production", "version": "2", "strategy": "canary", "steps": "50, 100", "step_seconds": "30"})
+    assert response.status_code == 302 and Rollout.objects.get().alias == "production"
+
+
+def test_a_refused_promotion_request_keeps_what_was_typed(maintainer, ready_iris):
+    response = signed_in(maintainer).post(reverse("console:promotion-new", args=["iris", 1]),
+                                          {"alias": "production", "reason": "again"})
+    assert response.status_code == 409  # production points at v1 already
+    assert b'data-field="form"' in response.content or b'data-field="version"' in response.content
+    assert b">again</textarea>" in response.content and not PromotionRequest.objects.exists()
+
+
+def test_aliases_are_pointed_and_protected_from_the_model_page(maintainer, owner, ready_iris):
+    response = signed_in(maintainer).post(reverse("console:alias-move", args=["iris"]),
+                                          {"alias": "staging", "version": "1"})
+    assert response.status_code == 302 and ready_iris.model.aliases.get(name="staging").version == ready_iris
+    audited("alias.set", maintainer)
+    response = signed_in(maintainer).post(reverse("console:alias-protection", args=["iris"]),
+                                          {"protected": "staging"})
+    assert response.status_code == 403  # owners choose what is protected
+    response = signed_in(owner).post(reverse("console:alias-protection", args=["iris"]),
+                                     {"protected": "production, staging"})
+    assert response.status_code == 302
+    assert RegisteredModel.objects.get(name="iris").protected_aliases == ["production", "staging"]
+    audited("model.update", owner)
+    response = signed_in(maintainer).post(reverse("console:alias-move", args=["iris"]),
+                                          {"alias": "staging", "version": "1"})
+    assert response.status_code == 409 and b"promotion" in response.content
+
+
+def test_odd_token_expiries_are_refused_by_the_field(owner, team):
+    for days in ("\u00b2", "-1", "99999", "1.5"):
+        response = signed_in(owner).post(reverse("console:token-new", args=["acme"]),
+                                         {"name": "ci", "role": "viewer", "days": days})
+        assert response.status_code == 400, days
+        assert b'data-field="days"' in response.content
+    assert not ServiceToken.objects.exists()

@@ -33,5 +33,6 @@ def audit(request: HttpRequest) -> HttpResponse:
     return render(request, "console/audit.html", {
         "events": events, "errors": errors, "query": request.GET, "limit": PAGE_ROWS,
         "teams": list(teams_visible(request.user).values_list("slug", flat=True)),
-        "actions": sorted(set(audit_visible(request.user).values_list("action", flat=True).distinct()[:200]))},
+        "actions": list(audit_visible(request.user).order_by("action").values_list("action", flat=True)
+                        .distinct()[:200])},
         status=400 if errors else 200)

@@ -10,6 +10,11 @@ class LoginView(auth_views.LoginView):
     template_name = "console/login.html"
     redirect_authenticated_user = True
 
+    def get_redirect_url(self) -> str:
+        # ``next`` pointing back at this page would loop (Django raises on it): go home instead.
+        url = super().get_redirect_url()
+        return "" if url.split("?", 1)[0] == self.request.path else url
+
 
 def locked_out(request: HttpRequest, message: str) -> HttpResponse:
     """The lockout and slow-down answers on the sign-in page itself (429), not a bare text page."""

@@ -5,7 +5,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from batch import services
 from batch.api.serializers import JobSubmitSerializer
@@ -15,7 +15,8 @@ from batch.selectors import job_get_for_user, jobs_visible
 from batch.services.inputs import InputFile
 from console.base import FormErrors, client_ip, console_view, form_data
 from core.errors import ModelyardError, NotFound
-from registry.models import Membership, Role
+from registry.models import Role
+from registry.permissions import teams_with_role
 from registry.selectors import model_get_for_user, models_visible
 from registry.uploads import body_read, uploads_discard
 
@@ -24,6 +25,7 @@ FIELDS = ("model", "version", "alias", "output_format", "id_column", "max_error_
 
 
 @console_view
+@require_http_methods(["GET", "HEAD", "POST"])
 def batch_list(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         return _submit(request)
@@ -31,18 +33,19 @@ def batch_list(request: HttpRequest) -> HttpResponse:
 
 
 def _page(request: HttpRequest, posted: Any, errors: dict[str, str], status: int = 200) -> HttpResponse:
+    jobs = list(jobs_visible(request.user)[:LIST_ROWS])
     return render(request, "console/batch.html", {
-        "jobs": list(jobs_visible(request.user)[:LIST_ROWS]), "models": _predictable(request),
+        "jobs": jobs, "any_open": _any_open(jobs), "models": _predictable(request),
         "formats": InputFormat.choices, "posted": posted, "errors": errors}, status=status)
+
+
+def _any_open(jobs: list[BatchJob]) -> bool:
+    return any(job.status in OPEN_STATUSES for job in jobs)
 
 
 def _predictable(request: HttpRequest) -> list[str]:
     """Models of teams where the user may predict (batch jobs are predictions)."""
-    models = models_visible(request.user)
-    if not request.user.is_staff:
-        ranks = [role for role in Role.values if Role.rank(role) >= Role.rank(Role.PREDICTOR)]
-        models = models.filter(team__in=Membership.objects.filter(user=request.user, role__in=ranks)
-                               .values("team_id"))
+    models = models_visible(request.user).filter(team__in=teams_with_role(request.user, Role.PREDICTOR))
     return list(models.values_list("name", flat=True)[:500])
 
 
@@ -82,10 +85,15 @@ def _create(request: HttpRequest) -> BatchJob:
 @require_safe
 def batch_rows(request: HttpRequest) -> HttpResponse:
     """The jobs table alone, polled by htmx for live progress bars."""
-    jobs = jobs_visible(request.user)
+    visible = jobs_visible(request.user)
     if request.GET.get("open"):
-        jobs = jobs.filter(status__in=OPEN_STATUSES)
-    return render(request, "console/batch_rows.html", {"jobs": list(jobs[:LIST_ROWS])})
+        visible = visible.filter(status__in=OPEN_STATUSES)
+    jobs = list(visible[:LIST_ROWS])
+    response = render(request, "console/batch_rows.html", {"jobs": jobs, "empty": "No batch job running."
+                                                           if request.GET.get("open") else None})
+    if request.htmx and not _any_open(jobs):
+        response.status_code = 286  # htmx stops polling: every job shown has finished
+    return response
 
 
 @console_view

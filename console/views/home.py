@@ -10,8 +10,8 @@ from console.base import FormErrors, client_ip, console_view, form_data
 from core.errors import ModelyardError
 from registry import services
 from registry.api.serializers import ModelCreateSerializer
-from registry.models import Role, Team, VersionStatus
-from registry.permissions import require_team
+from registry.models import Role, VersionStatus
+from registry.permissions import require_team, teams_with_role
 
 
 @console_view
@@ -21,10 +21,9 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def _context(request: HttpRequest, **extra: object) -> dict[str, object]:
-    page = selectors.home(request.user)
-    writable = [team for team, role in page.roles.items() if Role.rank(role) >= Role.rank(Role.MAINTAINER)]
-    return {"page": page, "statuses": VersionStatus.choices,
-            "teams": Team.objects.filter(pk__in=writable).order_by("slug"), **extra}
+    query = request.GET.get("q", "").strip()[:100]
+    return {"page": selectors.home(request.user, name_contains=query), "statuses": VersionStatus.choices,
+            "query": query, "teams": teams_with_role(request.user, Role.MAINTAINER).order_by("slug"), **extra}
 
 
 @console_view

@@ -10,7 +10,7 @@ from core.errors import ModelyardError, NotFound
 from registry import services
 from registry.api.serializers_promotions import PromotionReasonSerializer, PromotionRejectSerializer
 from registry.models import ModelAlias, PromotionStatus, Role
-from registry.permissions import require_role, team_role
+from registry.permissions import role_at_least, team_role
 from registry.promotion_diff import review_diff
 from registry.selectors import promotion_get_for_user, promotion_is_current, promotions_visible
 
@@ -46,7 +46,7 @@ def _review(request: HttpRequest, pk: int, **extra: object) -> dict[str, object]
             "left_label": f"now (v{current.version})" if current else "now (no alias)",
             "right_label": f"v{promotion.version.version}",
             "stale": is_open and not promotion_is_current(promotion, alias),
-            "can_decide": is_open and Role.rank(role) >= Role.rank(Role.MAINTAINER)
+            "can_decide": is_open and role_at_least(role, Role.MAINTAINER)
             and promotion.requested_by_id != request.user.pk,
             "own": is_open and promotion.requested_by_id == request.user.pk, "errors": {}, **extra}
 
@@ -55,22 +55,20 @@ def _review(request: HttpRequest, pk: int, **extra: object) -> dict[str, object]
 @require_POST
 def promotion_decide(request: HttpRequest, pk: int, decision: str) -> HttpResponse:
     """approve, reject (a reason required) or cancel (the requester): the API's services, same checks."""
-    promotion = promotion_get_for_user(user=request.user, pk=pk, role=Role.VIEWER)
+    # Maintainers decide and withdraw, as in the API (the requester's own check is the service's).
+    promotion = promotion_get_for_user(user=request.user, pk=pk, role=Role.MAINTAINER)
     if decision not in DECISIONS:
         raise NotFound(f"No decision {decision!r}; there are {', '.join(DECISIONS)}")
-    if decision != "cancel":  # the role before the form: a viewer learns nothing from a missing reason
-        require_role(request.user, promotion.model.team_id, Role.MAINTAINER)
     serializer = PromotionRejectSerializer if decision == "reject" else PromotionReasonSerializer
     action = DECISIONS[decision]
     try:
         data = form_data(serializer, {"reason": request.POST.get("reason", "")})
         action(actor=request.user, promotion=promotion, reason=data["reason"], ip=client_ip(request))
-    except FormErrors as exc:
-        return render(request, "console/promotion.html", _review(request, pk, errors=exc.errors), status=exc.status)
-    except ModelyardError as exc:
-        if exc.status == 404:
+    except (FormErrors, ModelyardError) as exc:
+        if isinstance(exc, ModelyardError) and exc.status == 404:
             raise
-        errors = FormErrors.from_service(exc).errors
-        return render(request, "console/promotion.html", _review(request, pk, errors=errors), status=exc.status)
+        errors = exc if isinstance(exc, FormErrors) else FormErrors.from_service(exc)
+        context = _review(request, pk, errors=errors.errors, posted=request.POST, decision=decision)
+        return render(request, "console/promotion.html", context, status=errors.status)
     messages.success(request, f"Promotion request #{pk}: {decision} done.")
     return redirect("console:promotion", pk=pk)

@@ -5,17 +5,18 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from console import rollout_series
+from console import rollout_series, selectors
 from console.base import FormErrors, client_ip, console_view, form_data
 from core.errors import ModelyardError, NotFound
-from registry.models import ModelAlias, ModelVersion, Role, VersionStatus
-from registry.permissions import team_role
+from registry.models import Role
+from registry.permissions import role_at_least, team_role
 from registry.selectors import model_get_for_user
 from rollouts import services
 from rollouts.api.serializers import RolloutActionSerializer, RolloutCreateSerializer
-from rollouts.models import ACTIVE, RolloutEvent
+from rollouts.api.views import ACTIONS
+from rollouts.models import ACTIVE
 from rollouts.selectors import rollout_get, rollouts_visible
 
 DEFAULTS = {"alias": "production", "strategy": "canary", "steps": "10, 50, 100", "step_seconds": "60"}
@@ -31,6 +32,7 @@ def rollout_list(request: HttpRequest) -> HttpResponse:
 
 
 @console_view
+@require_http_methods(["GET", "HEAD", "POST"])
 def rollout_new(request: HttpRequest, name: str) -> HttpResponse:
     model = model_get_for_user(user=request.user, name=name, role=Role.MAINTAINER)
     if request.method != "POST":
@@ -73,11 +75,9 @@ def _number(raw: str, field: str) -> int | float:
 
 
 def _form(request: HttpRequest, model: Any, posted: Any, errors: dict[str, str], status: int = 200) -> HttpResponse:
-    versions = ModelVersion.objects.filter(model=model, status=VersionStatus.READY).order_by("-version")
-    aliases = ModelAlias.objects.filter(model=model).select_related("version")
     return render(request, "console/rollout_new.html", {
-        "model": model, "versions": list(versions.values_list("version", flat=True)[:200]),
-        "aliases": list(aliases), "posted": posted, "errors": errors, "guards": GUARDS}, status=status)
+        "model": model, **selectors.rollout_choices(model), "posted": posted, "errors": errors, "guards": GUARDS},
+        status=status)
 
 
 @console_view
@@ -87,12 +87,8 @@ def rollout_detail(request: HttpRequest, name: str, rollout_id: int) -> HttpResp
     rollout = rollout_get(model=model, rollout_id=rollout_id)
     role = team_role(request.user, model.team_id)
     return render(request, "console/rollout.html", {
-        "model": model, "rollout": rollout, "active": rollout.status in ACTIVE, "events": _events(rollout),
-        "can_steer": Role.rank(role) >= Role.rank(Role.MAINTAINER), "errors": {}})
-
-
-def _events(rollout: Any) -> list[RolloutEvent]:
-    return list(RolloutEvent.objects.filter(rollout=rollout).select_related("actor").order_by("-at", "-id")[:200])
+        "model": model, "rollout": rollout, "active": rollout.status in ACTIVE,
+        "events": selectors.rollout_events(rollout), "can_steer": role_at_least(role, Role.MAINTAINER), "errors": {}})
 
 
 @console_view
@@ -103,7 +99,7 @@ def rollout_events(request: HttpRequest, name: str, rollout_id: int) -> HttpResp
     rollout = rollout_get(model=model, rollout_id=rollout_id)
     return render(request, "console/rollout_events.html", {"model": model, "rollout": rollout,
                                                            "active": rollout.status in ACTIVE,
-                                                           "events": _events(rollout)})
+                                                           "events": selectors.rollout_events(rollout)})
 
 
 @console_view
@@ -111,10 +107,6 @@ def rollout_events(request: HttpRequest, name: str, rollout_id: int) -> HttpResp
 def rollout_series_json(request: HttpRequest, name: str, rollout_id: int) -> JsonResponse:
     model = model_get_for_user(user=request.user, name=name, role=Role.VIEWER)
     return JsonResponse(rollout_series.series(rollout_get(model=model, rollout_id=rollout_id)))
-
-
-ACTIONS = {"pause": services.rollout_pause, "resume": services.rollout_resume, "promote": services.rollout_promote,
-           "rollback": services.rollout_rollback, "abort": services.rollout_abort}
 
 
 @console_view

@@ -1,5 +1,6 @@
 """Teams, their members, and the service-account API tokens a team owner makes for automation."""
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -15,10 +16,12 @@ from console.selectors import my_roles
 from core.errors import ModelyardError, NotFound
 from registry.models import Membership, Role, ServiceToken
 from registry.permissions import require_team
-from registry.selectors import teams_visible
+from registry.selectors import service_tokens_for_teams, teams_visible
 from registry.services.service_tokens import service_token_create, service_token_revoke
 
 ROLES = [Role.VIEWER, Role.PREDICTOR, Role.MAINTAINER, Role.OWNER]
+# Staff see every team: the page lists the first ones by slug (the admin has the full list and search).
+TEAMS_SHOWN = 100
 
 
 @console_view
@@ -30,9 +33,10 @@ def teams(request: HttpRequest) -> HttpResponse:
 def _page(request: HttpRequest, status: int = 200, **extra: Any) -> HttpResponse:
     roles = my_roles(request.user)
     people = Membership.objects.select_related("user").exclude(user__service_token__isnull=False).order_by("role")
-    found = list(teams_visible(request.user).order_by("slug").prefetch_related(Prefetch("memberships", people)))
+    found = list(teams_visible(request.user).order_by("slug").prefetch_related(Prefetch("memberships", people))
+                 [:TEAMS_SHOWN])
     owned = [team.pk for team in found if roles.get(team.pk) == Role.OWNER]
-    tokens = list(ServiceToken.objects.filter(team_id__in=owned).select_related("team", "created_by")[:500])
+    tokens = service_tokens_for_teams(team_ids=owned)
     for team in found:
         team.role = roles.get(team.pk)
         team.tokens = [token for token in tokens if token.team_id == team.pk]
@@ -62,7 +66,7 @@ def token_new(request: HttpRequest, slug: str) -> HttpResponse:
 def _expiry(days: str) -> Any:
     if not days.strip():
         return None
-    if not days.strip().isdigit() or not 1 <= int(days) <= 3650:
+    if not re.fullmatch(r"[0-9]{1,4}", days.strip()) or not 1 <= int(days) <= 3650:
         raise FormErrors({"days": "Give a whole number of days from 1 to 3650, or leave it empty"})
     return timezone.now() + timedelta(days=int(days))
 

@@ -74,34 +74,37 @@
     });
   }
 
-  /* --- Try it: the real predict route, with a short-lived token of the signed-in user ----------------- */
-  function initTryIt() {
+  /* --- Try it: the real predict route, with a short-lived token of the signed-in user -----------------
+     Delegated from the document: the panel arrives with the page, or later, swapped in once validation settles. */
+  var tryToken = null;
+  function getToken(url) {
+    if (tryToken) return Promise.resolve(tryToken);
+    return fetch(url, {method: "POST", headers: {"X-CSRFToken": csrfToken(), "Accept": "application/json"},
+                       credentials: "same-origin"})
+      .then(function (r) { return r.json(); }).then(function (j) { tryToken = j.access; return tryToken; });
+  }
+  function tryIt() {
     var body = document.getElementById("try-body");
-    if (!body) return;
-    var token = null;
     var answer = document.getElementById("try-answer"), status = document.getElementById("try-status");
-    function getToken() {
-      if (token) return Promise.resolve(token);
-      return fetch(body.dataset.tokenUrl, {method: "POST", headers: {"X-CSRFToken": csrfToken(), "Accept": "application/json"},
-                                           credentials: "same-origin"})
-        .then(function (r) { return r.json(); }).then(function (j) { token = j.access; return token; });
-    }
-    document.getElementById("try-send").addEventListener("click", function () {
-      var started = performance.now();
-      status.textContent = "Sending…";
-      getToken().then(function (access) {
-        return fetch(body.dataset.predictUrl, {method: "POST", body: body.value,
-          headers: {"Content-Type": "application/json", "Authorization": "Bearer " + access}});
-      }).then(function (r) {
-        if (r.status === 401) token = null;
-        return r.text().then(function (text) {
-          var shown = text;
-          try { shown = JSON.stringify(JSON.parse(text), null, 2); } catch (e) { /* not JSON: show as is */ }
-          answer.hidden = false; answer.textContent = shown;
-          answer.dataset.status = r.status;
-          status.textContent = "HTTP " + r.status + " in " + Math.round(performance.now() - started) + " ms";
-        });
-      }).catch(function (e) { status.textContent = "Failed: " + e; });
+    var started = performance.now();
+    status.textContent = "Sending…";
+    getToken(body.dataset.tokenUrl).then(function (access) {
+      return fetch(body.dataset.predictUrl, {method: "POST", body: body.value,
+        headers: {"Content-Type": "application/json", "Authorization": "Bearer " + access}});
+    }).then(function (r) {
+      if (r.status === 401) tryToken = null;  /* expired: the next try gets a fresh one */
+      return r.text().then(function (text) {
+        var shown = text;
+        try { shown = JSON.stringify(JSON.parse(text), null, 2); } catch (e) { /* not JSON: show as is */ }
+        answer.hidden = false; answer.textContent = shown;
+        answer.dataset.status = r.status;
+        status.textContent = "HTTP " + r.status + " in " + Math.round(performance.now() - started) + " ms";
+      });
+    }).catch(function (e) { status.textContent = "Failed: " + e; });
+  }
+  function initTryIt() {
+    document.addEventListener("click", function (event) {
+      if (event.target && event.target.id === "try-send") tryIt();
     });
   }
 
@@ -151,19 +154,25 @@
     if (el._plot) { el._plot.destroy(); }
     el._plot = new uPlot({width: chartWidth(el), height: height, series: series}, shaped.data, el);
     el.dataset.points = String(shaped.data[0].length);
+    el.dataset.until = String(shaped.data[0][shaped.data[0].length - 1]);  /* the newest moment drawn */
   }
 
+  /* One request per rollout every two seconds, however many charts draw it; stops once the rollout ended. */
   function initRolloutCharts() {
-    var charts = document.querySelectorAll(".chart[data-series-url]");
-    if (!charts.length || typeof uPlot === "undefined") return;
-    charts.forEach(function (el) {
-      var kind = el.dataset.kind || "weight", height = parseInt(el.dataset.height || "200", 10);
+    if (typeof uPlot === "undefined") return;
+    var groups = {};
+    document.querySelectorAll(".chart[data-series-url]").forEach(function (el) {
+      (groups[el.dataset.seriesUrl] = groups[el.dataset.seriesUrl] || []).push(el);
+    });
+    Object.keys(groups).forEach(function (url) {
       function refresh() {
-        fetch(el.dataset.seriesUrl, {headers: {"Accept": "application/json"}, credentials: "same-origin"})
+        fetch(url, {headers: {"Accept": "application/json"}, credentials: "same-origin"})
           .then(function (r) { return r.ok ? r.json() : null; })
           .then(function (json) {
             if (!json) return;
-            drawRollout(el, json, kind, height);
+            groups[url].forEach(function (el) {
+              drawRollout(el, json, el.dataset.kind || "weight", parseInt(el.dataset.height || "200", 10));
+            });
             if (json.active) setTimeout(refresh, 2000);
           });
       }
