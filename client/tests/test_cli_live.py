@@ -87,8 +87,9 @@ def test_mlflow_directories_of_both_flavors_by_the_cli(server, cli, owner, team,
     for version in (first, second):
         assert version["signature"]["inputs"]["columns"] == ["sepal_length", "sepal_width", "petal_length",
                                                              "petal_width"]
-        assert version["tags"]["mlflow.source"].startswith("runs:/")
-    assert first["lineage"] == {"source_run": "4f1c0ffee"} and second["lineage"] == {"source_run": "5e2d0ffee"}
+        assert version["tags"]["mlflow.mlflow_version"] == "2.16.2"
+    assert first["lineage"] == {"source_run": "4f1c0ffee", "source": "runs:/4f1c0ffee/model"}
+    assert second["lineage"] == {"source_run": "5e2d0ffee", "source": "runs:/5e2d0ffee/model"}
     assert ModelVersion.objects.get(version=1).input_example == ROWS
     held_out = iris_like(20, seed=9).tolist()
     want = iris_estimator.predict(np.array(held_out)).tolist()

@@ -23,7 +23,8 @@ from registry.services.quota import quota_check
 from registry.uploads import HashedUploadedFile
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-LINEAGE_FIELDS = ("source_run", "git_commit", "dataset_hash", "parent_version")
+# source: where the model came from, e.g. MLflow's runs:/<run id>/<artifact path> (pushed from an MLflow folder).
+LINEAGE_FIELDS = ("source_run", "source", "git_commit", "dataset_hash", "parent_version")
 # Metadata is stored on the version and sent with it: each field is bounded (serialized JSON bytes,
 # keys) so a version, and a page of them, stays small. See docs/security.md.
 METADATA_MAX_BYTES = {"metrics": 64 * 1024, "params": 64 * 1024, "tags": 64 * 1024, "lineage": 64 * 1024,

@@ -87,6 +87,12 @@ def test_bad_metadata_is_refused_naming_the_field(model, owner, iris_onnx, artif
     assert stored_files(artifact_root) == []
 
 
+def test_lineage_keeps_every_known_field(model, owner, iris_onnx):
+    lineage = {"source_run": "4f1c0ffee", "source": "runs:/4f1c0ffee/model", "git_commit": "abc123",
+               "dataset_hash": "sha256:00", "parent_version": 1}
+    assert make_version(model, owner, iris_onnx[0], validate=False, lineage=lineage).lineage == lineage
+
+
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_uploads_get_distinct_numbers(iris_onnx, artifact_root):
     from registry.tests.factories import RegisteredModelFactory, UserFactory

@@ -46,8 +46,7 @@ def read_mlflow_model(path: Path) -> Artifact:
         raise UsageError(f"MLflow flavors {sorted(flavors)}: this client pushes the onnx and sklearn flavors")
     artifact.signature = signature_from_mlflow(spec.get("signature"))
     artifact.input_example = _input_example(path, spec, artifact.signature)
-    artifact.lineage = _lineage(path, spec)
-    artifact.tags = {**_tags(spec, artifact), "mlflow.source": _source(path, spec)}
+    artifact.lineage, artifact.tags = _lineage(path, spec), _tags(spec, artifact)
     return artifact
 
 
@@ -155,16 +154,12 @@ def example_rows(raw: Any, columns: list[str] | None) -> list[list[Any]] | None:
 
 
 def _lineage(path: Path, spec: dict[str, Any]) -> dict[str, Any]:
-    run_id = spec.get("run_id")
-    return {"source_run": run_id} if isinstance(run_id, str) and run_id else {}
-
-
-def _source(path: Path, spec: dict[str, Any]) -> str:
-    """MLflow's model source: ``runs:/<run id>/<artifact path>``, else the directory it was pushed from."""
+    """The run id, and MLflow's model source: ``runs:/<run id>/<artifact path>``, else the directory pushed."""
     run_id, artifact_path = spec.get("run_id"), spec.get("artifact_path")
     if isinstance(run_id, str) and run_id:
-        return f"runs:/{run_id}/{artifact_path}" if artifact_path else f"runs:/{run_id}"
-    return path.resolve().as_uri()
+        source = f"runs:/{run_id}/{artifact_path}" if artifact_path else f"runs:/{run_id}"
+        return {"source_run": run_id, "source": source}
+    return {"source": path.resolve().as_uri()}
 
 
 def _tags(spec: dict[str, Any], artifact: Artifact) -> dict[str, Any]:
