@@ -52,10 +52,13 @@ def web_kill(ctx) -> None:  # noqa: ANN001
     # In flight: sent before the processes were gone (a SIGKILLed process with threads takes tens of milliseconds
     # to close its sockets; until then the kernel still queues connections for it), answered after the kill.
     in_flight = [a for a in traffic.answers if a.start <= dead_at and a.end >= killed_at]
-    failed = [a for a in traffic.answers if a.status != 200]
+    # A 503 "overloaded" with Retry-After is the app shedding load on this busy machine (a request that waited
+    # past MODELYARD_QUEUE_WAIT_SECONDS for a model slot), not a request lost to the kill: counted apart.
+    shed = [a for a in traffic.answers if a.status == 503 and a.retry_after and '"overloaded"' in a.body]
+    failed = [a for a in traffic.answers if a.status != 200 and a not in shed]
     outside = [a for a in failed if a not in in_flight]
     failed_on = Counter(m.group(2).split(", ")[-1] for line in after
-                        if (m := UPSTREAM.search(line)) and m.group(1) != "200")
+                        if (m := UPSTREAM.search(line)) and m.group(1) not in ("200", "503"))  # 503: shed
     retried = sum(1 for line in after if (m := UPSTREAM.search(line)) and "," in m.group(2))
     say(f"  did: kill -9 the process group of web-1 (gunicorn master pid {victim['pid']} and its workers) under "
         f"6 callers; the stack supervisor restarted it {restarted_at - killed_at:.1f}s "
@@ -64,7 +67,8 @@ def web_kill(ctx) -> None:  # noqa: ANN001
         f"{(dead_at - killed_at) * 1000:.0f} ms after the signal): {len(in_flight)}; failed: {len(failed)} "
         f"({dict(Counter(a.status for a in failed))}, by upstream {dict(failed_on)}, sent "
         f"{', '.join(f'{(a.start - killed_at) * 1000:.0f}' for a in failed) or '-'} ms after the signal), failed "
-        f"outside the kill: {len(outside)}; retried on the other process by nginx: {retried}; answered after the "
+        f"outside the kill: {len(outside)}; shed by the app (503 overloaded, Retry-After): {len(shed)}; retried on "
+        f"the other process by nginx: {retried}; answered after the "
         f"kill by "
         f"{dict(upstream_counts(after))}")
     check(not outside, f"requests failed that were not in flight at the kill: {outside[:3]}")
