@@ -13,7 +13,7 @@ from modelyard.batch import BatchJob
 from modelyard.errors import UsageError
 from modelyard.predictions import ModelRef, Prediction, inputs_body, is_dataframe
 from modelyard.registry import RegistryMixin
-from modelyard.session import Session, TokensCallback
+from modelyard.session import Session, TokensCallback, TokensSource
 
 # How long a model's column names are reused before they are asked for again (DataFrame inputs).
 COLUMNS_TTL_SECONDS = 60.0
@@ -29,14 +29,16 @@ class Client(RegistryMixin):
 
     def __init__(self, url: str | None = None, *, token: str | None = None, username: str | None = None,
                  password: str | None = None, refresh_token: str | None = None, timeout: float = 60.0,
-                 on_tokens: TokensCallback | None = None, transport: httpx.BaseTransport | None = None) -> None:
+                 on_tokens: TokensCallback | None = None, stored_tokens: TokensSource | None = None,
+                 transport: httpx.BaseTransport | None = None) -> None:
         url = url or os.environ.get("MODELYARD_URL")
         if not url:
             raise UsageError("Which server? Pass url= or set MODELYARD_URL")
         if token is None and username is None and refresh_token is None:
             token = os.environ.get("MODELYARD_TOKEN") or None
         self.session = Session(url, token=token, refresh_token=refresh_token, username=username,
-                               password=password, timeout=timeout, on_tokens=on_tokens, transport=transport)
+                               password=password, timeout=timeout, on_tokens=on_tokens,
+                               stored_tokens=stored_tokens, transport=transport)
         if username is not None and password is not None and token is None and refresh_token is None:
             self.session.login(username, password)
         self._columns: dict[tuple[str, str], tuple[float, list[str] | None]] = {}

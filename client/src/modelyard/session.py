@@ -15,6 +15,7 @@ from modelyard.errors import AuthenticationError, ConnectionFailed, error_from_r
 # Refresh an access token this long before it expires, so a request never leaves with a dying one.
 REFRESH_MARGIN_SECONDS = 30
 TokensCallback = Callable[[str | None, str | None], None]
+TokensSource = Callable[[], tuple[str | None, str | None]]
 
 
 def token_expiry(token: str | None) -> float | None:
@@ -48,13 +49,17 @@ class Session:
     ``token`` is used as the bearer as given (an access token or a service token); with ``refresh_token``
     an expiring access token is refreshed before use and once more after a 401; with ``username`` and
     ``password`` a sign-in happens when there is no token, and again when the refresh token is spent.
-    ``on_tokens(access, refresh)`` is told of every new pair (the CLI stores them).
+    ``on_tokens(access, refresh)`` is told of every new pair (the CLI stores them); ``stored_tokens()``
+    reads the stored pair back: when the refresh token was already spent, another process sharing the
+    store (a second CLI command running at the same time) has rotated it, and its new pair is used.
     """
 
     def __init__(self, url: str, *, token: str | None = None, refresh_token: str | None = None,
                  username: str | None = None, password: str | None = None, timeout: float = 60.0,
-                 on_tokens: TokensCallback | None = None, transport: httpx.BaseTransport | None = None) -> None:
+                 on_tokens: TokensCallback | None = None, stored_tokens: TokensSource | None = None,
+                 transport: httpx.BaseTransport | None = None) -> None:
         self.url = url.rstrip("/")
+        self.stored_tokens = stored_tokens
         self.access, self.refresh = token, refresh_token
         self.username, self.password = username, password
         self.on_tokens = on_tokens
@@ -83,6 +88,8 @@ class Session:
                 self._store(body["access"], body.get("refresh", self.refresh))
                 return True
             except AuthenticationError:
+                if self._adopt_stored():
+                    return True
                 if not self.password:
                     raise AuthenticationError(401, "session_expired", "Your session has ended: sign in again "
                                               "(modelyard login)") from None
@@ -90,6 +97,17 @@ class Session:
             self.login(self.username, self.password)
             return True
         return False
+
+    def _adopt_stored(self) -> bool:
+        """Take the stored pair if another process has rotated the refresh token since this one read it."""
+        access, refresh = self.stored_tokens() if self.stored_tokens is not None else (None, None)
+        if not refresh or refresh == self.refresh:
+            return False
+        self.access, self.refresh = access, refresh
+        expiry = token_expiry(access)
+        if expiry is not None and expiry - time.time() < REFRESH_MARGIN_SECONDS:
+            self._renew()
+        return True
 
     def _ensure_token(self) -> None:
         if self.access is None and self.username and self.password:

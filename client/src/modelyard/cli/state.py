@@ -49,8 +49,12 @@ class State:
             def keep(access: str | None, refresh: str | None) -> None:
                 config.save({**stored, "access": access, "refresh": refresh})
 
+            def reread() -> tuple[str | None, str | None]:  # another command may have rotated the pair
+                now = config.load()
+                return now.get("access"), now.get("refresh")
+
             self._client = Client(url, token=stored.get("access"), refresh_token=stored.get("refresh"),
-                                  on_tokens=keep)
+                                  on_tokens=keep, stored_tokens=reread)
         else:
             raise UsageError("Not signed in: run `modelyard login`, or set MODELYARD_TOKEN")
         return self._client

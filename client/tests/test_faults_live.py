@@ -1,6 +1,8 @@
-"""A push whose answer is lost on the way back: the client sends it again with the same Idempotency-Key, and the
-server answers with the version the first upload made. The fault is real: a proxy on loopback drops the
-connection once the server has answered the upload."""
+"""Faults between client and server, caused for real.
+
+A push whose answer is lost on the way back (a proxy on loopback drops the connection once the server has
+answered the upload): the client sends it again with the same Idempotency-Key and the server answers with
+the version the first upload made. A refresh token another process already rotated: the stored pair is used."""
 
 import socket
 import threading
@@ -11,7 +13,7 @@ import pytest
 from registry.models import AuditEvent, ModelVersion
 
 from client.tests.conftest import PASSWORD
-from modelyard import Client
+from modelyard import AuthenticationError, Client
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -82,3 +84,24 @@ def test_a_lost_answer_to_an_upload_makes_one_version(proxy, owner, team, iris_s
     assert proxy.dropped == 1  # the first answer never reached the client
     assert version.number == 1 and ModelVersion.objects.count() == 1
     assert AuditEvent.objects.filter(action="version.create").count() == 1
+
+
+def test_a_refresh_token_another_process_spent_is_taken_from_the_store(web, owner, team):
+    """Two CLI commands at once, both holding one refresh token: the second adopts the pair the first stored."""
+    with Client(web, username=owner.username, password=PASSWORD) as signed_in:
+        store = {"pair": (signed_in.session.access, signed_in.session.refresh)}
+    spent = store["pair"][1]
+
+    def save(access: str | None, refresh: str | None) -> None:
+        store["pair"] = (access, refresh)
+
+    with Client(web, token="not-a-jwt", refresh_token=spent, on_tokens=save) as first:
+        assert first.teams()[0]["slug"] == "acme"  # 401, refreshed: the spent token is blacklisted now
+    assert store["pair"][1] != spent
+    with Client(web, token="not-a-jwt", refresh_token=spent, on_tokens=save,
+                stored_tokens=lambda: store["pair"]) as second:
+        assert second.teams()[0]["slug"] == "acme"
+        assert second.session.refresh == store["pair"][1]
+    with pytest.raises(AuthenticationError, match="sign in again"), \
+            Client(web, token="not-a-jwt", refresh_token=spent) as alone:  # nothing to fall back on
+        alone.teams()
