@@ -15,8 +15,8 @@ from django.shortcuts import render, resolve_url
 from rest_framework import serializers
 
 from core.client_ip import client_ip
-from core.envelope import envelope
-from core.errors import ModelyardError
+from core.envelope import DATABASE_AWAY, DATABASE_AWAY_MESSAGE, envelope
+from core.errors import ModelyardError, Unavailable
 
 View = Callable[..., HttpResponse]
 __all__ = ["FormErrors", "client_ip", "console_view", "form_data", "wants_json"]
@@ -48,12 +48,14 @@ def console_view(view: View) -> View:
 
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated and (request.htmx or wants_json(request)):
-            return _signed_out(request)
         try:
+            if not request.user.is_authenticated and (request.htmx or wants_json(request)):
+                return _signed_out(request)
             return signed_in(request, *args, **kwargs)
         except ModelyardError as exc:
             return error_page(request, exc)
+        except DATABASE_AWAY:  # a retryable 503 page, as the API answers, never a 500
+            return error_page(request, Unavailable(DATABASE_AWAY_MESSAGE, code="database_unavailable"))
 
     return wrapped
 

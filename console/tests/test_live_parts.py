@@ -67,3 +67,17 @@ def test_the_audit_filter_offers_every_action_seen(owner, ready_iris):
     page = signed_in(owner).get(reverse("console:audit"))
     for action in (b"version.create", b"alias.set"):
         assert b">" + action + b"</option>" in page.content
+
+
+def test_a_database_outage_is_a_retryable_503_page(maintainer, monkeypatch):
+    from django.db import OperationalError
+
+    from console import selectors
+
+    def away(*args, **kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(selectors, "home", away)
+    response = signed_in(maintainer).get(reverse("console:home"))
+    assert response.status_code == 503 and response["Retry-After"]
+    assert b"database is unavailable" in response.content
