@@ -151,11 +151,11 @@ def route_for(name: str) -> ModelRoute:
     return route
 
 
-def aliased_refs() -> list[tuple[str, VersionRef]]:
+def aliased_refs(prefixes: tuple[str, ...] = ("version", "candidate_version")) -> list[tuple[str, VersionRef]]:
     """Every (model, version) an alias points to, candidates of rollouts included: what a web worker
-    loads before it reports ready."""
+    loads before it reports ready (``prefixes=("candidate_version",)``: the candidates alone)."""
     found = []
-    for prefix in ("version", "candidate_version"):
+    for prefix in prefixes:
         rows = ModelAlias.objects.filter(**{f"{prefix}__isnull": False}).values(
             "model__name", *(f"{prefix}__{f}" for f in _FIELDS))
         found += [(row["model__name"], _served({f: row[f"{prefix}__{f}"] for f in _FIELDS}).ref) for row in rows
