@@ -15,15 +15,24 @@ from core.errors import Unavailable
 
 # Unavailable: artifact storage is down; the version went back to pending and the sweeper re-queues
 # it once these retries are used up.
+# How many times a delivery that found a live lease looks again (each after one lease).
+LEASE_RETRIES = 10
 _VALIDATE = {"bind": True, "acks_late": True, "reject_on_worker_lost": True, "max_retries": 3,
              "default_retry_delay": 5, "autoretry_for": (ConnectionError, Unavailable)}
 
 
 @shared_task(name="registry.version_validate", **_VALIDATE)
 def version_validate(self: Any, version_id: int) -> str:
+    from registry.models import VersionStatus
     from registry.services.validation import version_validate as validate
 
-    return validate(version_id=version_id).status
+    version = validate(version_id=version_id)
+    if version.status == VersionStatus.VALIDATING:
+        # Another delivery holds a live lease: this is the redelivery of a worker that died mid-validation
+        # (its lease runs out), or a duplicate of a live one (it will find the version done). Look again once
+        # the lease can have run out, rather than leaving the version to the sweeper minutes later.
+        raise self.retry(countdown=settings.MODELYARD_VALIDATION_LEASE_SECONDS + 1, max_retries=LEASE_RETRIES)
+    return version.status
 
 
 @shared_task(name="registry.versions_sweep")
