@@ -18,7 +18,7 @@ from serving.runtime_cache import runtimes
 
 logger = logging.getLogger(__name__)
 INTERVAL = 1.0
-# How often a worker looks for rollout candidates it has not loaded (one small query).
+# How often a worker rebuilds dropped routes and loads rollout candidates it lacks (a few small queries).
 CANDIDATE_SECONDS = 2.0
 _started = False
 _lock = threading.Lock()
@@ -40,12 +40,16 @@ def report_once(reporter: str) -> None:
     windows.flush()
 
 
-def preload_candidates() -> None:
-    """Load every rollout candidate in the background, whether or not this process has had a request for its
-    model since it started or last cleared its caches (a Redis restart clears them): a rollout waits until
-    every live web worker reports its candidate loaded, so a worker with no traffic for that model must not
-    hold it up."""
+def keep_warm() -> None:
+    """Rebuild the route of every model with an alias that a change dropped, and load every rollout candidate,
+    in the background, whether or not this process has had a request for that model since it started or a
+    change cleared its caches. So a worker keeps answering from its caches through a database outage that
+    follows a change (the drills), and never holds a rollout up waiting for its first request for the model.
+    Candidates only: loading every aliased version here could fight the runtime cache's memory budget."""
     close_old_connections()  # this thread's own connection: drop it if the database restarted under it
+    refs = routing.aliased_refs()
+    for name in dict.fromkeys(name for name, _ in refs):
+        routing.route_for(name)  # a dict lookup when cached; a rebuild when a change dropped it
     for _, ref in routing.aliased_refs(prefixes=("candidate_version",)):
         if not runtimes.is_loaded(ref):
             runtimes.preload(ref)
@@ -59,7 +63,7 @@ def _loop() -> None:
             report_once(reporter)
             if time.monotonic() - checked >= CANDIDATE_SECONDS:
                 checked = time.monotonic()
-                preload_candidates()
+                keep_warm()
         except Exception:  # Redis or PostgreSQL restarting: keep trying; rollouts hold while reports are missing
             logger.warning("could not report loaded versions", exc_info=True)
         time.sleep(INTERVAL)

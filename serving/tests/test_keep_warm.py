@@ -1,4 +1,4 @@
-"""A web worker loads every rollout candidate by itself, without a request for its model: a rollout waits
+"""A web worker keeps its routes built and its rollout candidates loaded without a request for them: a rollout waits
 for every live worker to report the candidate loaded, and a worker whose caches were just cleared (a Redis
 restart) or that serves other models must not hold it up (seen in the fault drills)."""
 
@@ -29,9 +29,19 @@ def test_candidates_are_loaded_without_traffic(ready_iris, owner, iris_onnx):
     bystander = make_version(model, owner, iris_onnx[0])
     traffic_split_set(actor=owner, model=model, alias="production", candidate=candidate, weight=0)
     runtimes.clear()
-    reporting.preload_candidates()
+    reporting.keep_warm()
     (_, ref), = routing.aliased_refs(prefixes=("candidate_version",))
     assert ref.id == candidate.id
     assert wait_loaded(ref)
     assert {version_id for version_id, _ in runtimes.loaded()} == {candidate.id}  # not stable, not v3
     assert bystander.id not in {version_id for version_id, _ in runtimes.loaded()}
+
+
+def test_dropped_routes_are_rebuilt_without_traffic(ready_iris, django_assert_num_queries):
+    routing.routes.get_or_load("iris", lambda: None)  # something cached under the name...
+    routing.routes._invalidate("route:iris")  # ...then dropped, as a change does
+    assert routing.routes._data.get("iris") is None
+    reporting.keep_warm()
+    assert routing.routes._data["iris"][1].name == "iris"
+    with django_assert_num_queries(0):
+        routing.route_for("iris")  # a caller's request now finds it built
