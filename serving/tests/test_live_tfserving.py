@@ -1,12 +1,8 @@
 """TF Serving / KServe v1 against gunicorn and a real Celery worker, with an XGBoost model uploaded as a file.
 
-KServe's ``InferenceRESTClient(protocol="v1")`` is not installed (kserve 0.21 pins protobuf<7, below the
-protobuf onnx runs on here, and brings kubernetes, grpcio-tools, fastapi and pandas for a test client);
-these requests are the ones it sends, built as it builds them (kserve/inference_client.py): an orjson
-body with Content-Type application/json POSTed to ``{base}/v1/models/{name}:predict``, and readiness read
-from ``GET {base}/v1/models/{name}`` as ``.json()["ready"]`` (503: not ready). The payloads are TF
-Serving's documented row and columnar formats.
-"""
+These are the requests KServe's ``InferenceRESTClient(protocol="v1")`` sends (kserve/inference_client.py),
+with TF Serving's documented row and columnar payloads; KServe's own client, unchanged, is run against a
+live server in serving/tests/test_kserve_client.py (from a venv of its own: its protobuf pin clashes with onnx's)."""
 
 import httpx
 import numpy as np
