@@ -10,6 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render, resolve_url
 from rest_framework import serializers
@@ -55,6 +56,8 @@ def console_view(view: View) -> View:
         except ModelyardError as exc:
             return error_page(request, exc)
         except DATABASE_AWAY:  # a retryable 503 page, as the API answers, never a 500
+            # The page must not touch the session or the user again (each would query the absent database).
+            request.user = AnonymousUser()
             return error_page(request, Unavailable(DATABASE_AWAY_MESSAGE, code="database_unavailable"))
 
     return wrapped

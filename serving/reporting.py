@@ -47,10 +47,10 @@ def keep_warm() -> None:
     follows a change (the drills), and never holds a rollout up waiting for its first request for the model.
     Candidates only: loading every aliased version here could fight the runtime cache's memory budget."""
     close_old_connections()  # this thread's own connection: drop it if the database restarted under it
-    refs = routing.aliased_refs()
-    for name in dict.fromkeys(name for name, _ in refs):
+    candidates = routing.aliased_refs(prefixes=("candidate_version",))
+    for name in dict.fromkeys(name for name, _ in routing.aliased_refs(prefixes=("version",)) + candidates):
         routing.route_for(name)  # a dict lookup when cached; a rebuild when a change dropped it
-    for _, ref in routing.aliased_refs(prefixes=("candidate_version",)):
+    for _, ref in candidates:
         if not runtimes.is_loaded(ref):
             runtimes.preload(ref)
 

@@ -231,4 +231,8 @@ def test_read_only_pages_work_with_javascript_off(chromium, web_server, people, 
         page.goto(web_server + path)
         assert expected in page.inner_text("main"), path
     page.screenshot(path=str(ARTIFACTS / "16-model-javascript-off.png"), full_page=True)
+    page.set_viewport_size({"width": 420, "height": 900})  # a phone-sized window, for the eye
+    for path, name in (("/console/models/iris", "17-model-narrow"), ("/console/", "18-home-narrow")):
+        page.goto(web_server + path)
+        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
     context.close()

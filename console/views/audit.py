@@ -3,6 +3,7 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
+from rest_framework.exceptions import ValidationError
 
 from console.base import console_view
 from registry.api.filters import AuditEventFilter
@@ -23,12 +24,9 @@ def audit(request: HttpRequest) -> HttpResponse:
     errors: dict[str, str] = {}
     try:
         events = list(found.qs[:PAGE_ROWS]) if found.is_valid() else []
-    except Exception as exc:  # the filter's own checks (e.g. a year out of range) raise a ValidationError
-        from rest_framework.exceptions import ValidationError
-
-        if not isinstance(exc, ValidationError):
-            raise
-        events, errors = [], {key: str(value[0]) for key, value in exc.detail.items()}
+    except ValidationError as exc:  # the filter's own checks (e.g. a year out of range)
+        events, errors = [], {key: str(value if isinstance(value, str) else value[0])
+                              for key, value in exc.detail.items()}
     errors.update({field: str(messages[0]) for field, messages in found.errors.items()})
     return render(request, "console/audit.html", {
         "events": events, "errors": errors, "query": request.GET, "limit": PAGE_ROWS,

@@ -97,9 +97,11 @@ def version_status(request: HttpRequest, name: str, number: int) -> HttpResponse
     (signature, runtime, try-it) is swapped in beside it, without reloading the page."""
     model = model_get_for_user(user=request.user, name=name, role=Role.VIEWER)
     version = version_get(model=model, number=number)
-    context = _body(request, model, version)
-    context["body"] = context["settled"] and bool(request.htmx)
-    return render(request, "console/version_status.html", context)
+    settled = version.status in SETTLED
+    if not (settled and request.htmx):  # still polling: the badge alone, no other reads
+        return render(request, "console/version_status.html", {"model": model, "version": version,
+                                                               "settled": settled})
+    return render(request, "console/version_status.html", {**_body(request, model, version), "body": True})
 
 
 @console_view

@@ -5,15 +5,14 @@ The archive is sized up from its own records first (entry count, directory size,
 """
 
 import logging
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import skops.io as sio
 
 from modelkit.errors import RuntimeLoadError
-from modelkit.formats import ArchiveTooLarge, zip_check
 from modelkit.redact import redact
+from modelkit.runtimes.base import zip_archive_check
 from modelkit.runtimes.estimator import EstimatorRuntime
 
 logger = logging.getLogger(__name__)
@@ -21,14 +20,7 @@ logger = logging.getLogger(__name__)
 
 class SkopsRuntime(EstimatorRuntime):
     def _load(self, path: Path) -> Any:
-        try:
-            with path.open("rb") as handle:
-                zip_check(handle)
-        except ArchiveTooLarge as exc:
-            raise RuntimeLoadError(exc.message, code=exc.code) from None
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-            logger.warning("not a readable skops file: %s", path, exc_info=True)
-            raise RuntimeLoadError(f"Not a readable skops file: {redact(str(exc), path)}") from None
+        zip_archive_check(path, "skops file")
         try:
             untrusted = sio.get_untrusted_types(file=path)
         except Exception as exc:  # a corrupt archive raises zip or json errors

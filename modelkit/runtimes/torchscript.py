@@ -10,17 +10,15 @@ The archive does not say how many features a row has, so the version declares it
 import io
 import logging
 import warnings
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from modelkit.errors import RuntimeLoadError
-from modelkit.formats import ArchiveTooLarge, zip_check
 from modelkit.policy import LoadPolicy
 from modelkit.redact import redact
-from modelkit.runtimes.base import Runtime
+from modelkit.runtimes.base import Runtime, zip_archive_check
 from modelkit.runtimes.boosting import framework
 
 logger = logging.getLogger(__name__)
@@ -35,13 +33,7 @@ class TorchScriptRuntime(Runtime):
     def __init__(self, path: Path, policy: LoadPolicy) -> None:
         super().__init__(path, policy)
         self.torch = framework("torchscript")
-        try:
-            with path.open("rb") as handle:
-                zip_check(handle)
-        except ArchiveTooLarge as exc:
-            raise RuntimeLoadError(exc.message, code=exc.code) from None
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-            raise RuntimeLoadError(f"Not a readable TorchScript archive: {redact(str(exc), path)}") from None
+        zip_archive_check(path, "TorchScript archive")
         # Process-wide in torch: a web worker already runs one request per thread, as onnxruntime is told.
         self.torch.set_num_threads(policy.threads)
         try:
