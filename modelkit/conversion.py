@@ -1,13 +1,14 @@
 """Serve versions through onnxruntime when a conversion is proven equivalent.
 
 At validation the model is converted (scikit-learn with skl2onnx, XGBoost and LightGBM with onnxmltools,
-TorchScript with torch.onnx: a runtime that converts itself has ``onnx_model(features)``), and both are
-run on the input example and on generated rows; only if every output agrees within tolerance is the
-ONNX copy served. The original artifact stays the source of truth; a failed or inexact conversion just
-keeps the framework.
+TorchScript and torch.export programs with torch.onnx: a runtime that converts itself has
+``onnx_model(features)``), and both are run on the input example and on generated rows; only if every
+output agrees within tolerance is the ONNX copy served. The original artifact stays the source of truth; a
+failed or inexact conversion just keeps the framework.
 """
 
 import copy
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,9 +62,12 @@ def _compare(name: str, expected: Any, actual: Any) -> float:
     return 0.0
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
 def _first_line(exc: Exception) -> str:
-    """Exporters append whole graphs to their messages: the first line says what failed."""
-    lines = str(exc).strip().splitlines()
+    """Exporters append whole graphs to their messages (torch.onnx's in colour): the first line says what failed."""
+    lines = _ANSI.sub("", str(exc)).strip().splitlines()
     return lines[0][:500] if lines else ""
 
 

@@ -29,16 +29,18 @@ class Format(StrEnum):
     # TorchScript code is a restricted language run by torch's own interpreter, not Python.
     TORCHSCRIPT = "torchscript"  # torch.jit.save archive
     SAVEDMODEL = "savedmodel"  # a TensorFlow SavedModel folder as zip, tar or tar.gz
+    # torch.export.save archive: torch.export.load unpickles parts of it (weights_only=False), so it is unsafe.
+    PT2 = "pt2"
 
 
 # The frameworks a format needs on the validating worker, and the extra that installs them.
 FRAMEWORKS = {Format.XGBOOST: ("xgboost", "requirements.txt"), Format.LIGHTGBM: ("lightgbm", "requirements.txt"),
-              Format.TORCHSCRIPT: ("torch", "requirements-torch.txt"),
+              Format.TORCHSCRIPT: ("torch", "requirements-torch.txt"), Format.PT2: ("torch", "requirements-torch.txt"),
               Format.SAVEDMODEL: ("tensorflow", "requirements-tf.txt")}
 
 
 # Loading these runs code chosen by the file's author.
-UNSAFE_FORMATS = frozenset({Format.PICKLE, Format.JOBLIB})
+UNSAFE_FORMATS = frozenset({Format.PICKLE, Format.JOBLIB, Format.PT2})
 
 # A 300-tree random forest saved with skops has 1,502 entries and a 97 KB directory (65 bytes an
 # entry); these caps leave room for forests ten times larger and refuse archive bombs.
@@ -96,6 +98,11 @@ def _zip_format(names: list[str]) -> str | None:
     # torch.jit.save: <folder>/data.pkl (a TorchScript-only pickle: no Python objects) and <folder>/code/.
     if any(n.endswith("/data.pkl") for n in names) and any("/code/__torch__" in n for n in names):
         return Format.TORCHSCRIPT
+    # torch.export.save: <folder>/archive_format ("pt2") and the program's graph as <folder>/models/<name>.json.
+    root = model_root(names, "archive_format")
+    if root is not None and any(n.startswith(f"{root}/models/" if root else "models/") and n.endswith(".json")
+                                for n in names):
+        return Format.PT2
     return None
 
 

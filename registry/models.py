@@ -87,6 +87,7 @@ class ModelFormat(models.TextChoices):
     LIGHTGBM = "lightgbm"
     TORCHSCRIPT = "torchscript"
     SAVEDMODEL = "savedmodel"
+    PT2 = "pt2"  # torch.export.save archive: unsafe (see modelkit.formats)
 
 
 UNSAFE_FORMATS = _KIT_UNSAFE  # one list, the kit's

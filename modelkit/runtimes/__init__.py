@@ -21,6 +21,7 @@ RUNTIMES: dict[str, str] = {
     "lightgbm": "modelkit.runtimes.boosting:LightGBMRuntime",
     "torchscript": "modelkit.runtimes.torchscript:TorchScriptRuntime",
     "savedmodel": "modelkit.runtimes.savedmodel:SavedModelRuntime",
+    "pt2": "modelkit.runtimes.torchexport:TorchExportRuntime",
 }
 
 

@@ -2,6 +2,7 @@
 
 import io
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,8 +55,8 @@ def lightgbm_model(task: str) -> Trained:
     return Trained(_saved(estimator.booster_.save_model, ".txt"), held_out, expected)
 
 
-def torchscript_model(exact: bool = True) -> Trained:
-    """An MLP regressor on diabetes; ``exact=False`` adds an op torch.onnx cannot export (served by torch)."""
+def _torch_module(exact: bool) -> tuple[Any, np.ndarray]:
+    """An MLP regressor trained on diabetes, and the held-out rows."""
     import torch
 
     x, y, held_out = split("regression")
@@ -68,13 +69,48 @@ def torchscript_model(exact: bool = True) -> Trained:
         optimizer.zero_grad()
         torch.nn.functional.mse_loss(network(inputs), targets).backward()
         optimizer.step()
-    module = _Scaled(network, scale) if exact else _Unconvertible(network, scale)
-    scripted = torch.jit.script(module.eval())
+    return (_Scaled(network, scale) if exact else _Unconvertible(network, scale)).eval(), held_out
+
+
+def torchscript_model(exact: bool = True) -> Trained:
+    """An MLP regressor on diabetes; ``exact=False`` adds an op torch.onnx cannot export (served by torch)."""
+    import torch
+
+    module, held_out = _torch_module(exact)
+    scripted = torch.jit.script(module)
     buffer = io.BytesIO()
     torch.jit.save(scripted, buffer)
     with torch.inference_mode():
         expected = scripted(torch.tensor(held_out, dtype=torch.float32)).numpy()[:, 0]
     return Trained(buffer.getvalue(), held_out, expected)
+
+
+def torch_export_model(exact: bool = True, dynamic: bool = True) -> Trained:
+    """The same MLP as a torch.export program (.pt2), exported with a dynamic batch dimension unless
+    ``dynamic=False`` (then for batches of exactly 2 rows); ``exact=False`` as for TorchScript."""
+    import torch
+
+    module, held_out = _torch_module(exact)
+    shapes = ({0: torch.export.Dim("batch")},) if dynamic else None
+    program = torch.export.export(module, (torch.zeros(2, held_out.shape[1]),), dynamic_shapes=shapes)
+    buffer = io.BytesIO()
+    torch.export.save(program, buffer)
+    with torch.no_grad():
+        expected = module(torch.tensor(held_out, dtype=torch.float32)).numpy()[:, 0]
+    return Trained(buffer.getvalue(), held_out, expected)
+
+
+def pt2_with_payload(data: bytes, payload: Any) -> bytes:
+    """A .pt2 archive whose sample inputs are ``payload`` pickled: torch.export.load's fallback to
+    ``torch.load(weights_only=False)`` unpickles it, so its ``__reduce__`` runs in the loading process."""
+    import pickle
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w") as target:
+        for name in source.namelist():
+            entry = pickle.dumps(payload) if name.endswith("/sample_inputs/model.pt") else source.read(name)
+            target.writestr(name, entry)
+    return out.getvalue()
 
 
 def _torch_modules() -> tuple[type, type]:

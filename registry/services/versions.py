@@ -107,14 +107,17 @@ def _check_format(actor: User, upload: HashedUploadedFile) -> str:
         raise ModelyardError(exc.message, field=exc.field or "file", code=exc.code) from None
     if fmt is None:
         raise ModelyardError("The file is not ONNX, skops, XGBoost (JSON/UBJ), LightGBM (text), TorchScript, a "
-                             "TensorFlow SavedModel (zip or tar), joblib or pickle (detected from its bytes)",
-                             field="file", code="unsupported_format")
+                             "torch.export program (.pt2), a TensorFlow SavedModel (zip or tar), joblib or pickle "
+                             "(detected from its bytes)", field="file", code="unsupported_format")
     if fmt in UNSAFE_FORMATS:
+        # torch.export.load unpickles parts of a .pt2 archive: it is gated exactly like pickle.
+        what = "torch.export (.pt2)" if fmt == Format.PT2 else fmt
         if not settings.MODELYARD_ALLOW_PICKLE:
-            raise Forbidden(f"{fmt} artifacts run code when loaded and are disabled on this deployment; "
+            raise Forbidden(f"{what} artifacts run code when loaded and are disabled on this deployment; "
                             "upload ONNX or skops instead", field="file")
         if not actor.has_perm("registry.publish_pickle"):
-            raise Forbidden(f"Only trusted publishers may upload {fmt} artifacts; upload ONNX or skops instead",
+            raise Forbidden(f"Only trusted publishers (permission registry.publish_pickle) may upload {what} "
+                            "artifacts: loading one runs code chosen by its author; upload ONNX or skops instead",
                             field="file")
     return fmt
 
