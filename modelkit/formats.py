@@ -29,7 +29,8 @@ class Format(StrEnum):
     # TorchScript code is a restricted language run by torch's own interpreter, not Python.
     TORCHSCRIPT = "torchscript"  # torch.jit.save archive
     SAVEDMODEL = "savedmodel"  # a TensorFlow SavedModel folder as zip, tar or tar.gz
-    # torch.export.save archive: torch.export.load unpickles parts of it (weights_only=False), so it is unsafe.
+    # torch.export.save archive: torch.export.load unpickles parts of it (weights_only=False) and evaluates its
+    # symbolic shapes with sympy.sympify, so loading one runs code chosen by its author.
     PT2 = "pt2"
 
 

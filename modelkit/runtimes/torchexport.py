@@ -2,10 +2,12 @@
 
 torch 2.13's ``torch.export.load`` reads parts of the archive with ``torch.load(..., weights_only=False)``
 and ``pickle.loads`` (pickled weights and constants, and the sample inputs whenever the safe unpickler
-refuses them: ``torch/export/pt2_archive/_package.py``, ``torch/_export/serde/serialize.py``), so loading
-one runs code its author chose, as a pickle does. The same rule as pickle applies: the deployment allows
-it (``LoadPolicy.allow_pickle``), only trusted publishers upload it, and only the validating worker loads
-it, plus web processes when the ONNX export is not exact and torch serves it.
+refuses them: ``torch/export/pt2_archive/_package.py``, ``torch/_export/serde/serialize.py``), and it
+parses the graph's symbolic shapes with ``sympy.sympify``, which evaluates Python: loading one runs code
+its author chose, as a pickle does, even when the archive holds no pickle. The same rule as pickle
+applies: the deployment allows it (``LoadPolicy.allow_pickle``), only trusted publishers upload it, and
+only the validating worker loads it, plus web processes when the ONNX export is not exact and torch
+serves it.
 
 Unlike a TorchScript archive, the program records its input: one float32 tensor of rows x features
 with a dynamic batch dimension. It is exported to ONNX with torch.onnx's dynamo exporter (onnxscript).

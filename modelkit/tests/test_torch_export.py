@@ -5,6 +5,7 @@ not serve."""
 
 import io
 import os
+import re
 import sys
 import zipfile
 from pathlib import Path
@@ -67,6 +68,27 @@ def test_torch_export_load_runs_code_chosen_by_the_archive_author(tmp_path):
     with pytest.raises(Exception):  # noqa: B017  (the payload is no sample input; the load then fails)
         torch.export.load(str(path))
     assert marker.read_text() == str(os.getpid())
+
+
+def test_even_a_pt2_without_pickles_runs_code_when_loaded(tmp_path):
+    """A loader that refused the pickled entries would not be safe either: torch parses the graph's
+    symbolic shapes (``Symbol('s0', ...)`` strings) with sympy.sympify, which evaluates Python."""
+    import torch
+
+    marker = tmp_path / "ran"
+    symbol = re.compile(rb'"expr_str": "(Symbol\(\'s\d+\', positive=True, integer=True\))"')
+    code = f"__import__('builtins').open({str(marker)!r}, 'w').write('sympify')".replace('"', "'")
+    data = fm.torch_export_model().data
+    with zipfile.ZipFile(io.BytesIO(data)) as source:
+        graph = next(name for name in source.namelist() if name.endswith("/models/model.json"))
+        json_graph = source.read(graph)
+    assert symbol.search(json_graph), "no symbolic batch size in the graph"
+    tampered = symbol.sub(lambda m: b'"expr_str": "(' + code.encode() + b") * 0 + " + m.group(1) + b'"', json_graph,
+                          count=1)
+    path = tmp_path / "tampered.pt2"
+    path.write_bytes(_replaced(data, "/models/model.json", tampered))
+    torch.export.load(str(path))  # loads: the payload evaluated to a number
+    assert marker.read_text() == "sympify"
 
 
 def test_a_deployment_without_pickle_never_loads_a_pt2(tmp_path):
