@@ -18,6 +18,8 @@ from django_prometheus import exports
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
+from serving import metrics as serving_metrics
+
 logger = logging.getLogger(__name__)
 
 
@@ -79,6 +81,7 @@ _registry.register(_State())  # type: ignore[arg-type]
 
 
 def metrics_view(request: HttpRequest) -> Any:
+    serving_metrics.flush()  # this process's tally first; the others' arrive within their flush interval
     response: HttpResponse = exports.ExportToDjangoView(request)
     response.content = response.content + generate_latest(_registry)
     return response

@@ -55,26 +55,43 @@ def current_task() -> tuple[str, str] | None:
     return _task.get()
 
 
+def request_id_for(meta: dict[str, Any]) -> str:
+    """The caller's ``X-Request-ID`` when it is a sane token, a fresh one otherwise."""
+    given = meta.get("HTTP_X_REQUEST_ID", "")
+    return given if given and _VALID.match(given) else _ids.next()
+
+
+def bind(request_id: str) -> Any:
+    """Put the id on this context's log lines; returns what ``unbind`` needs."""
+    return _current.set(request_id)
+
+
+def unbind(token: Any) -> None:
+    _current.reset(token)
+
+
+def log_access(request: HttpRequest, status: int, started: float) -> None:
+    access_log.info("request", extra={"method": request.method, "path": request.path, "status": status,
+                                      "duration_ms": round((time.perf_counter() - started) * 1000, 3)})
+
+
 class RequestIdMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
         self.log = settings.MODELYARD_ACCESS_LOG  # read once: no settings lookup per request
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        given = request.META.get("HTTP_X_REQUEST_ID", "")
-        request_id = given if given and _VALID.match(given) else _ids.next()
-        token = _current.set(request_id)
+        request_id = request_id_for(request.META)
+        token = bind(request_id)
         started = time.perf_counter() if self.log else 0.0
         try:
             response = self.get_response(request)
             response[HEADER] = request_id
             if self.log:
-                access_log.info("request", extra={"method": request.method, "path": request.path,
-                                                  "status": response.status_code,
-                                                  "duration_ms": round((time.perf_counter() - started) * 1000, 3)})
+                log_access(request, response.status_code, started)
             return response
         finally:
-            _current.reset(token)
+            unbind(token)
 
 
 @signals.before_task_publish.connect

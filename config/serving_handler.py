@@ -16,7 +16,13 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.urls import URLResolver, get_resolver
 from django.utils.module_loading import import_string
 
+from config.serving_lane import FastLane
+
 _NAMED_GROUP = re.compile(r"\(\?P<\w+>")
+
+
+def is_serving_view(view: Callable[..., Any]) -> bool:
+    return getattr(getattr(view, "view_class", None), "serving_route", False)
 
 
 def _serving_patterns(patterns: list[Any], prefix: str) -> Iterable[str]:
@@ -24,7 +30,7 @@ def _serving_patterns(patterns: list[Any], prefix: str) -> Iterable[str]:
         regex = pattern.pattern.regex.pattern.removeprefix("^")
         if isinstance(pattern, URLResolver):
             yield from _serving_patterns(pattern.url_patterns, prefix + regex)
-        elif getattr(getattr(pattern.callback, "view_class", None), "serving_route", False):
+        elif is_serving_view(pattern.callback):
             yield prefix + regex
 
 
@@ -49,8 +55,10 @@ class ServingHandler(WSGIHandler):
 def dispatch(full: WSGIHandler, serving: WSGIHandler) -> Callable[..., Iterable[bytes]]:
     pattern = serving_path()
 
+    lane = FastLane(serving, is_serving_view)
+
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        handler = serving if pattern.match(environ.get("PATH_INFO", "")) else full
+        handler = lane if pattern.match(environ.get("PATH_INFO", "")) else full
         return handler(environ, start_response)
 
     return application

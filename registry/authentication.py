@@ -66,34 +66,56 @@ def _caller_ttl() -> float:
 
 
 callers = bus.LocalCache("user", max_entries=100_000, ttl=None)
-_verified: OrderedDict[str, dict[str, Any]] = OrderedDict()
+
+
+@dataclass(frozen=True)
+class _Verified:
+    """A token whose signature and claims passed, with what each later request needs precomputed."""
+
+    claims: dict[str, Any]
+    valid_until: float  # exp plus simplejwt's leeway
+    user_id: int
+    source: Any  # simplejwt's settings object it was verified under (rebound when settings change)
+
+
+_verified: OrderedDict[str, _Verified] = OrderedDict()
 _VERIFIED_MAX = 10_000
 _verified_lock = threading.Lock()
 
 
-def _decode(token: str) -> dict[str, Any]:
+def _decode(token: str) -> _Verified:
+    source = jwt_settings.api_settings
+    backend = token_backend()
     try:
-        claims = token_backend().decode(token, verify=True)
+        claims = backend.decode(token, verify=True)
     except TokenBackendError:
         raise NotAuthenticated(UNAUTHENTICATED) from None
-    names = jwt_settings.api_settings
-    required = (names.TOKEN_TYPE_CLAIM, names.USER_ID_CLAIM, "exp", VERSION_CLAIM)
-    if any(claim not in claims for claim in required) or claims[names.TOKEN_TYPE_CLAIM] != "access":
+    required = (source.TOKEN_TYPE_CLAIM, source.USER_ID_CLAIM, "exp", VERSION_CLAIM)
+    if any(claim not in claims for claim in required) or claims[source.TOKEN_TYPE_CLAIM] != "access":
         raise NotAuthenticated(UNAUTHENTICATED)
-    return claims
+    try:
+        user_id = int(claims[source.USER_ID_CLAIM])
+    except (TypeError, ValueError):
+        raise NotAuthenticated(UNAUTHENTICATED) from None
+    return _Verified(claims, claims["exp"] + backend.get_leeway().total_seconds(), user_id, source)
+
+
+def _verified_token(token: str) -> _Verified:
+    """Verified once per process and settings; later requests only re-check the expiry."""
+    entry = _verified.get(token)
+    if entry is None or entry.source is not jwt_settings.api_settings:
+        entry = _decode(token)
+        with _verified_lock:
+            _verified[token] = entry
+            if len(_verified) > _VERIFIED_MAX:
+                _verified.popitem(last=False)
+    elif entry.valid_until < time.time():
+        raise NotAuthenticated(UNAUTHENTICATED)
+    return entry
 
 
 def verified_claims(token: str) -> dict[str, Any]:
-    claims = _verified.get(token)
-    if claims is None:
-        claims = _decode(token)
-        with _verified_lock:
-            _verified[token] = claims
-            if len(_verified) > _VERIFIED_MAX:
-                _verified.popitem(last=False)
-    elif claims["exp"] + token_backend().get_leeway().total_seconds() < time.time():
-        raise NotAuthenticated(UNAUTHENTICATED)
-    return claims
+    return _verified_token(token).claims
 
 
 def _load(user_id: int) -> Caller | None:
@@ -105,15 +127,12 @@ def _load(user_id: int) -> Caller | None:
     return Caller(user_id=user_id, is_staff=row[0], roles=roles, token_version=token_version(row[1], row[2] or 0))
 
 
-def caller_for(claims: dict[str, Any]) -> Caller:
-    try:
-        user_id = int(claims[jwt_settings.api_settings.USER_ID_CLAIM])
-    except (TypeError, ValueError):
-        raise NotAuthenticated(UNAUTHENTICATED) from None
+def _caller(entry: _Verified) -> Caller:
+    user_id = entry.user_id
     callers.ttl = _caller_ttl()
     caller = callers.get_or_load(str(user_id), lambda: _load(user_id))
     # Unknown, deactivated, or the token predates a password change or a revoke-all.
-    if not isinstance(caller, Caller) or claims[VERSION_CLAIM] != caller.token_version:
+    if not isinstance(caller, Caller) or entry.claims[VERSION_CLAIM] != caller.token_version:
         raise NotAuthenticated(UNAUTHENTICATED)
     return caller
 
@@ -127,8 +146,8 @@ class TokenAuthentication(BaseAuthentication):
         token = token.strip()
         if scheme != "Bearer" or not token:
             raise NotAuthenticated(UNAUTHENTICATED)
-        claims = verified_claims(token)
-        caller = caller_for(claims)
+        entry = _verified_token(token)
+        caller, claims = _caller(entry), entry.claims
         if SERVICE_CLAIM in claims:  # a team's service token (services/service_tokens.py): note its use
             note_service_use(str(claims.get(jwt_settings.api_settings.JTI_CLAIM)))
         user = SimpleLazyObject(lambda: get_user_model().objects.get(pk=caller.user_id))

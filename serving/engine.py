@@ -148,7 +148,7 @@ def _run_in_slot(route: ModelRoute, served: ServedVersion, batch: np.ndarray) ->
         raise ModelFailed(f"The model failed: {type(exc).__name__}") from exc
     finally:
         slot.release()
-        metrics.LATENCY.labels(route.name, served.number).observe(time.perf_counter() - started)
+        metrics.observe_latency(route.name, served.number, time.perf_counter() - started)
 
 
 def predict_shadow(route: ModelRoute, served: ServedVersion, batch: np.ndarray) -> dict[str, Any]:

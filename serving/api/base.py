@@ -3,22 +3,33 @@
 Same authentication class, error envelope and schema as every other route; no throttling, content
 negotiation, browsable renderer, versioning or metadata on this path, and the permission check
 never loads the user row, so a steady-state prediction makes no database query.
+
+DRF's own dispatch runs, with three of its hooks made cheap (measured in docs/performance.md):
+parsers, authenticators and the negotiator are made once per view class instead of per request;
+``initial`` does only what this path uses (authentication, then permissions); and a successful
+prediction answers with a plain ``HttpResponse`` of orjson bytes (``json_response``), which DRF
+passes through untouched. Errors still take DRF's exception handler and renderer.
 """
 
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpResponseBase
+from django.http import HttpResponse, HttpResponseBase
 from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.codecs import CsvTextParser, FirstRenderer, OrjsonParser, OrjsonRenderer
+from core.codecs import CsvTextParser, FirstRenderer, OrjsonParser, OrjsonRenderer, dumps
 from core.envelope import exception_handler
 from registry.authentication import Caller, HasGrant, TokenAuthentication
 from serving import metrics
+
+
+def json_response(data: Any) -> HttpResponse:
+    """A successful answer: orjson bytes in a plain response, which DRF returns as it is."""
+    return HttpResponse(dumps(data), content_type="application/json")
 
 
 def predict_body_limit() -> int:
@@ -45,6 +56,35 @@ class ServingView(APIView):
     @property
     def default_response_headers(self) -> dict[str, str]:
         return {}  # no Allow / Vary: one format, one method; each header costs on every answer
+
+    # Stateless, so made once per class (DRF makes each per request).
+    @classmethod
+    def _shared(cls) -> tuple[list[Any], list[Any], Any, list[Any]]:
+        shared = cls.__dict__.get("_instances")
+        if shared is None:
+            shared = ([parser() for parser in cls.parser_classes], [auth() for auth in cls.authentication_classes],
+                      cls.content_negotiation_class(), [permission() for permission in cls.permission_classes])
+            cls._instances = shared
+        return shared
+
+    def get_parsers(self) -> list[Any]:
+        return self._shared()[0]
+
+    def get_authenticators(self) -> list[Any]:
+        return self._shared()[1]
+
+    def get_content_negotiator(self) -> Any:
+        return self._shared()[2]
+
+    def get_permissions(self) -> list[Any]:
+        return self._shared()[3]
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        """Who is calling, and may they: no format suffix, version or throttle on this path; the one
+        renderer is chosen when an error needs it (``finalize_response``)."""
+        self.format_kwarg = None
+        self.perform_authentication(request)
+        self.check_permissions(request)
 
     @staticmethod
     def caller(request: Request) -> Caller:

@@ -62,7 +62,7 @@ def _once(request: Request, route: ModelRoute, choice: Choice, decode: Decode,
             windows.accumulator.request(served.id, time.perf_counter() - started, error=exc.status >= 500)
         raise
     windows.accumulator.request(served.id, time.perf_counter() - started, error=False)
-    metrics.PREDICTIONS.labels(route.name, served.number, protocol).inc()
+    metrics.count_prediction(route.name, served.number, protocol)
     response = respond(protocol, route, served, body, outputs)
     response[VERSION_HEADER] = str(served.number)
     if choice.shadow is not None:

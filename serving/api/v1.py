@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from core.codecs import loads
 from core.errors import Unavailable, UnsupportedMediaType
 from registry.models import VersionStatus
-from serving.api.base import V2View
+from serving.api.base import V2View, json_response
 from serving.api.serve import serve
 from serving.api.serve import visible as _visible
 from serving.api.v2 import _chosen, _raw_body, _served  # the v2 routes' defaults and body reader, shared
@@ -42,7 +42,7 @@ def _decode(request: Request, served: ServedVersion) -> tuple[str, Any, Any]:
 
 def _respond(protocol: str, route: ModelRoute, served: ServedVersion, body: Any,
              outputs: dict[str, Any]) -> HttpResponseBase:
-    return Response(tfserving.encode(outputs, body))
+    return json_response(tfserving.encode(outputs, body))
 
 
 def _status(number: int, served: ServedVersion) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from core.codecs import loads
 from core.errors import ModelyardError, NotFound, PayloadTooLarge, UnsupportedMediaType
 from registry.models import VersionStatus
 from serving import warmup
-from serving.api.base import PublicV2View, V2View, predict_body_limit
+from serving.api.base import PublicV2View, V2View, json_response, predict_body_limit
 from serving.api.serve import serve
 from serving.api.serve import visible as _visible
 from serving.protocols import v2
@@ -21,7 +21,7 @@ from serving.routing import Choice, ModelRoute, ServedVersion
 _OUTPUT_TYPES = {"labels": "INT64", "ids": "INT64"}
 # What answers, in Triton's platform names where it has one.
 _PLATFORMS = {"onnx": "onnxruntime_onnx", "torchscript": "pytorch_libtorch", "savedmodel": "tensorflow_savedmodel",
-              "xgboost": "xgboost", "lightgbm": "lightgbm"}
+              "pt2": "pytorch_libtorch", "xgboost": "xgboost", "lightgbm": "lightgbm"}
 
 
 def _served(route: ModelRoute, version: str | None) -> ServedVersion:
@@ -116,7 +116,7 @@ def _respond(protocol: str, route: ModelRoute, served: ServedVersion, body: Any,
              outputs: dict[str, Any]) -> HttpResponseBase:
     response = v2.encode(outputs, model=route.name, version=served.number, body=body)
     if not v2.wants_binary(body):
-        return Response(response)
+        return json_response(response)
     payload, header_size = v2.binary_body(response)
     http = HttpResponse(payload, content_type="application/octet-stream")
     http["Inference-Header-Content-Length"] = str(header_size)

@@ -3,12 +3,12 @@
 from typing import Any
 
 import numpy as np
+from django.http import HttpResponse
 from rest_framework.request import Request
-from rest_framework.response import Response
 
 from core.errors import UnsupportedMediaType
 from serving import protocols
-from serving.api.base import CsvServingView, ServingView
+from serving.api.base import CsvServingView, ServingView, json_response
 from serving.api.serve import serve
 from serving.protocols import mlflow
 from serving.routing import Choice, ModelRoute, ServedVersion
@@ -35,9 +35,9 @@ def _decode_mlflow(request: Request, served: ServedVersion) -> tuple[str, Any, n
 
 
 def respond_json(protocol: str, route: ModelRoute, served: ServedVersion, body: Any,
-                 outputs: dict[str, Any]) -> Response:
+                 outputs: dict[str, Any]) -> HttpResponse:
     codec = protocols.PROTOCOLS[protocol]
-    return Response(codec.encode(outputs, model=route.name, version=served.number, body=body))
+    return json_response(codec.encode(outputs, model=route.name, version=served.number, body=body))
 
 
 class VersionPredictView(ServingView):

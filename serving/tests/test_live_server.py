@@ -10,6 +10,7 @@ import pytest
 from conftest import make_version
 from registry import services
 from registry.tokens import RefreshToken
+from serving import metrics
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -110,8 +111,13 @@ def test_metrics_add_up_across_workers(web_server, teammate, ready_iris, iris_ro
     token = str(RefreshToken.for_user(teammate).access_token)
     wait_ready(web_server)
     versions_answering(web_server, token, iris_rows, count=25)
+    # Each worker writes its tally within serving.metrics.FLUSH_SECONDS; the scraped worker writes its own first.
+    time.sleep(metrics.FLUSH_SECONDS * 2)
     text = urllib.request.urlopen(f"{web_server}/metrics", timeout=5).read().decode()
     counted = [line for line in text.splitlines()
                if line.startswith("modelyard_predictions_total{") and 'model="iris"' in line]
     assert sum(float(line.rsplit(" ", 1)[1]) for line in counted) == 25
+    seconds = [line for line in text.splitlines()
+               if line.startswith("modelyard_prediction_seconds_count{") and 'model="iris"' in line]
+    assert sum(float(line.rsplit(" ", 1)[1]) for line in seconds) == 25
     assert "modelyard_prediction_seconds_bucket" in text and "modelyard_loaded_models" in text
