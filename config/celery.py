@@ -1,9 +1,22 @@
 import os
+from typing import Any
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("modelyard")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@signals.task_prerun.connect
+def _connections_checked(task: Any = None, **_: Any) -> None:
+    """What Django does at the start of a request, for a task: a connection that broke (a PostgreSQL
+    restart) or outlived CONN_MAX_AGE is closed, and the next query checks the kept one first. Needed
+    because CELERY_DB_REUSE_MAX keeps connections across tasks (config/settings.py). Not for a task run
+    eagerly inside its caller's transaction (as Celery's own fix-up skips those)."""
+    from django.db import close_old_connections
+
+    if not getattr(getattr(task, "request", None), "is_eager", False):
+        close_old_connections()

@@ -165,7 +165,10 @@ def report_outage(traffic: Traffic, server: str, down_at: float, up_at: float) -
     check(recovered is not None, "no 200 after the restart")
 
 
-# --- drill: restart PostgreSQL during traffic -----------------------------------------------------
+# --- drill: restart PostgreSQL during traffic and during a batch job --------------------------------
+BATCH_ROWS = 800  # 40 chunks of 20 rows (drills.FAST) at ~0.3 s each: the job outlasts the outage
+
+
 def postgres_restart(ctx) -> None:  # noqa: ANN001
     stack = ctx.stack
     # The write: signing in (a refresh token row, the sign-in records). Not creating a model or a membership:
@@ -173,20 +176,42 @@ def postgres_restart(ctx) -> None:  # noqa: ANN001
     # 0.8 per second per caller stays under the edge's sign-in limit (2 r/s).
     requests = {**predict_requests(ctx),
                 "write": ("POST", "/api/auth/token", {"username": "drill", "password": ctx.password}, 0.8)}
+    with client(stack, ctx.token) as api:
+        ensure_looper(ctx, api)
+        job_id = submit_job(api, "looper", "batch", BATCH_ROWS, [300000.0] * 4)
+        wait_for(lambda: _chunks(stack, job_id)[0] or None, 60, "a first batch chunk done", every=0.1)
     with Traffic(stack, ctx.token, requests, threads_per_kind=2, rate=10) as traffic:
         time.sleep(3)
+        done_before, chunks = _chunks(stack, job_id)
         down_at = time.time()
         stack.ctl("stop postgres")
         time.sleep(5)
         stack.ctl("start postgres")
         up_at = time.time()
         time.sleep(8)
+    _report_traffic(traffic, up_at - down_at, up_at)
+    with client(stack, ctx.token) as api:
+        job = wait_job(api, job_id, timeout=240)
+        rows = exactly_once(api, job_id, BATCH_ROWS)
+    say(f"  batch job {job_id}: {done_before} of {chunks} chunks done when PostgreSQL stopped; it "
+        f"{job['status']} {time.time() - up_at:.1f}s after the restart; {rows}")
+    check(done_before < chunks, "the batch job ended before the restart: nothing was tested")
+
+
+def _chunks(stack, job_id: str) -> tuple[int, int]:  # noqa: ANN001
+    """(chunks done, chunks) of a job, read from the stack's database."""
+    rows = stack.sql("SELECT count(*) FILTER (WHERE c.state = 'done'), count(*) FROM batch_batchchunk c "
+                     "JOIN batch_batchjob j ON c.job_id = j.id WHERE j.uuid = %s", job_id)
+    return rows[0][0], rows[0][1]
+
+
+def _report_traffic(traffic: Traffic, outage: float, up_at: float) -> None:
     predictions = traffic.statuses("predict")
     writes = traffic.of("write")
     refused = [a for a in writes if a.status == 503]
     succeeded_after = sum(1 for a in writes if a.start > up_at and a.status == 200)
-    say(f"  did: stopped PostgreSQL (fast shutdown) for {up_at - down_at:.1f}s with predictions, reads and "
-        f"writes (POST /api/auth/token: sign-ins) running, then started it again")
+    say(f"  did: stopped PostgreSQL (fast shutdown) for {outage:.1f}s with predictions, reads and "
+        f"writes (POST /api/auth/token: sign-ins) running and a batch job mid-way, then started it again")
     say(f"  counted: {summary(traffic)}; writes refused with 503: {len(refused)}, e.g. "
         f"{refused[0].body if refused else '-'!r}; writes that succeeded after the restart: {succeeded_after}")
     check(set(predictions) == {200}, f"predictions not all answered: {dict(predictions)}")
