@@ -84,3 +84,33 @@ def test_the_kept_paths_are_bounded(db, lane):
     for i in range(LIMIT + 10):
         call(lane, f"/api/v1/models/m{i}/aliases/production/predict")
     assert 0 < len(lane.found) <= LIMIT
+
+
+def test_a_prediction_leaves_nothing_for_the_garbage_collector(transactional_db, lane, teammate, ready_iris,
+                                                               iris_rows):
+    """DRF's reference cycles are cut when the view returns: what a request made is freed at once."""
+    import gc
+    import weakref
+
+    from rest_framework.request import Request
+
+    token = str(RefreshToken.for_user(teammate).access_token)
+    body, auth = orjson.dumps({"inputs": iris_rows}), {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    made: list[weakref.ref] = []
+    original = Request.__init__
+
+    def tracked(self: Request, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        made.append(weakref.ref(self))
+
+    call(lane, PREDICT, body, **auth)  # the route loads; the next requests take the steady path
+    gc.disable()
+    try:
+        Request.__init__ = tracked
+        for _ in range(3):
+            assert call(lane, PREDICT, body, **auth)[0] == 200
+        alive = sum(ref() is not None for ref in made)  # read before the collector may run again
+    finally:
+        Request.__init__ = original
+        gc.enable()
+    assert len(made) == 3 and alive == 0

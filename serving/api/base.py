@@ -79,6 +79,18 @@ class ServingView(APIView):
     def get_permissions(self) -> list[Any]:
         return self._shared()[3]
 
+    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        response = super().dispatch(request, *args, **kwargs)
+        # DRF ties each request into reference cycles (the view holds the request and the response, the
+        # request's parser context holds the view and the request itself), which only the garbage
+        # collector frees: 14 us of CPU per prediction measured in process. Cut here, everything the
+        # request made is freed as it ends. Rendering an error response needs none of these links.
+        drf_request = self.__dict__.pop("request", None)
+        if drf_request is not None:
+            drf_request.parser_context = None
+        self.__dict__.pop("response", None)
+        return response
+
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         """Who is calling, and may they: no format suffix, version or throttle on this path; the one
         renderer is chosen when an error needs it (``finalize_response``)."""
