@@ -43,6 +43,15 @@ def test_a_file_the_server_refuses_leaves_no_version(cli, owner, team, tmp_path,
     assert stored(settings.DATA_DIR) == files_before
 
 
+def test_a_refused_file_takes_the_model_its_push_created_with_it(cli, owner, team, tmp_path, web):
+    (tmp_path / "notes.bin").write_bytes(b"these are not model weights\n" * 100)
+    cli.login(owner.username)
+    refused = cli.json("push", str(tmp_path / "notes.bin"), "--model", "fresh", "--team", "acme", code=2)
+    assert refused["error"]["code"] == "unsupported_format"
+    nothing_on_server(models_before=0)  # the model the push made is gone again
+    assert AuditEvent.objects.filter(action="model.delete", target="model:fresh").count() == 1
+
+
 def test_an_mlflow_directory_with_a_missing_file(cli, owner, team, write_mlflow, iris_estimator, iris_onnx):
     cli.login(owner.username)
     for flavor, model, missing in (("sklearn", iris_estimator, "model.pkl"),

@@ -59,6 +59,13 @@ class ModelDetailView(ApiView):
         model = services.model_update(actor=request.user, model=model, changes=changes, ip=client_ip(request))
         return Response(RegisteredModelSerializer(model).data)
 
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, name: str) -> Response:
+        """Only a model that never had a version (409 otherwise): its name becomes free again."""
+        model = model_get_for_user(user=request.user, name=name, role=Role.MAINTAINER)
+        services.model_delete(actor=request.user, model=model, ip=client_ip(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
 
 class VersionListView(ListView):
     serializer_class = ModelVersionSerializer

@@ -3,9 +3,10 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
 
 from core.errors import Conflict, ModelyardError
-from registry.models import NAME_VALIDATOR, RegisteredModel, Team, default_protected_aliases
+from registry.models import NAME_VALIDATOR, ModelVersion, RegisteredModel, Team, default_protected_aliases
 from registry.permissions import User
 from registry.services.audit import audit_record
 
@@ -109,3 +110,23 @@ def model_update(
 def _check_name_free(name: str) -> None:
     if RegisteredModel.objects.filter(name=name).exists():
         raise Conflict(f"A model named {name!r} already exists", field="name")
+
+
+@transaction.atomic
+def model_delete(*, actor: User, model: RegisteredModel, ip: str | None = None) -> None:
+    """Delete a model that never had a version (a name taken by mistake, or a push whose file was refused).
+
+    A model with a version, even a deleted one, stays: its history (versions, aliases, promotions,
+    rollouts, jobs) is kept, and so is the model. Recorded in the team's audit log.
+    """
+    model = RegisteredModel.objects.select_for_update().select_related("team").get(pk=model.pk)
+    if ModelVersion.objects.filter(model=model).exists():
+        raise Conflict(f"Model {model.name!r} has versions; only a model that never had one can be deleted")
+    audit_record(actor=actor, action="model.delete", target=f"model:{model.name}", team=model.team,
+                 before={"description": model.description, "tags": model.tags,
+                         "protected_aliases": model.protected_aliases}, ip=ip)
+    try:
+        with transaction.atomic():
+            model.delete()
+    except (ProtectedError, IntegrityError):  # something made meanwhile still points at it
+        raise Conflict(f"Model {model.name!r} is in use and cannot be deleted") from None

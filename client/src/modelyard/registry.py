@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from modelyard.artifacts import Artifact, artifact_from
-from modelyard.errors import ConnectionFailed, NotFound, Timeout, UsageError, VersionFailed
+from modelyard.errors import ApiError, ConnectionFailed, ModelyardError, NotFound, Timeout, UsageError, VersionFailed
 
 if TYPE_CHECKING:
     from modelyard.session import Session
@@ -69,6 +69,10 @@ class RegistryMixin:
         body = {"name": name, "team": team, "description": description, "tags": tags or {}}
         return self.session.json("POST", "/api/v1/models", json=body)
 
+    def delete_model(self, name: str) -> None:
+        """Only a model that never had a version (the server answers 409 for any other)."""
+        self.session.request("DELETE", f"/api/v1/models/{name}")
+
     # --- a team's service tokens (owners; the secret is in the create answer only) ------------------
 
     def service_tokens(self, team: str) -> list[dict[str, Any]]:
@@ -103,19 +107,33 @@ class RegistryMixin:
         With ``wait`` the call returns once the version is ready and raises VersionFailed if it failed.
         """
         artifact = artifact_from(model, sample)  # every local check before anything is sent
-        self._ensure_model(name, team)
-        version = self._upload(name, artifact, metrics=metrics, params=params, tags=tags, lineage=lineage,
-                               description=description, progress=progress)
+        created = self._ensure_model(name, team)
+        try:
+            version = self._upload(name, artifact, metrics=metrics, params=params, tags=tags, lineage=lineage,
+                                   description=description, progress=progress)
+        except ApiError:
+            if created:  # the server refused the file: the model this push made goes too, nothing is left
+                self._forget_model(name)
+            raise
         return version.wait_until_ready(timeout=timeout) if wait else version
 
-    def _ensure_model(self, name: str, team: str | None) -> None:
+    def _ensure_model(self, name: str, team: str | None) -> bool:
+        """True when this call created the model."""
         try:
             self.model(name)
+            return False
         except NotFound:
             if team is None:
                 raise NotFound(404, "not_found", f"There is no model {name!r} you can see; give a team to "
                                                  "create it (--team)", None) from None
             self.create_model(name, team)
+            return True
+
+    def _forget_model(self, name: str) -> None:
+        try:
+            self.delete_model(name)
+        except ModelyardError:  # best effort: the upload's own error is what the caller needs to see
+            pass
 
     def _upload(self, name: str, artifact: Artifact, *, progress: Callable[[int, int], None] | None,
                 **meta: Any) -> Version:
