@@ -1,4 +1,5 @@
-"""The benchmark, start to end. Servers run one at a time so they never compete for the cores."""
+"""The benchmark, start to end. Servers run one at a time so they never compete for the cores; each
+worker class is measured in rounds of both servers, in alternating order."""
 
 import os
 import platform
@@ -59,19 +60,45 @@ def _describe(gunicorn: dict[str, Any]) -> str:
 
 def _measure_class(options: Options, worker_class: str, workdir: Path, built: artifacts.Artifacts, token: str,
                    quiet: noise.Quiet) -> ClassRun:
+    """``--rounds`` rounds of both servers, in alternating order (M F, F M, ...), so a drift of the machine
+    over minutes weighs on both alike; the round with the median M/F ratio is the one reported."""
     gunicorn = environment.gunicorn_settings(options, worker_class)
     print(f"Worker class {_describe(gunicorn)}", flush=True)
-    print("Measuring Modelyard ...", flush=True)
-    modelyard = measure("modelyard", "config.wsgi:application", options.port,
-                        environment.modelyard(options, workdir, worker_class), token, built, options, quiet,
-                        workdir / f"modelyard-{worker_class}.log")
-    floor: ServerRun | None = None
-    if not options.skip_floor:
-        print("Measuring the floor (bare Django view) ...", flush=True)
-        floor = measure("floor", "bench.floor.wsgi:application", options.floor_port,
-                        environment.floor(options, built, worker_class), token, built, options, quiet,
-                        workdir / f"floor-{worker_class}.log")
-    return ClassRun(worker_class, gunicorn, modelyard, floor)
+    rounds = []
+    for number in range(options.rounds):
+        order = ("modelyard", "floor") if number % 2 == 0 else ("floor", "modelyard")
+        servers = {label: _measure_server(label, options, worker_class, workdir, built, token, quiet, number)
+                   for label in order if not (label == "floor" and options.skip_floor)}
+        rounds.append(ClassRun(worker_class, gunicorn, servers["modelyard"], servers.get("floor")))
+    return _median_round(options, rounds)
+
+
+def _measure_server(label: str, options: Options, worker_class: str, workdir: Path, built: artifacts.Artifacts,
+                    token: str, quiet: noise.Quiet, number: int) -> ServerRun:
+    print(f"Round {number + 1}/{options.rounds}: measuring "
+          f"{'Modelyard' if label == 'modelyard' else 'the floor (bare Django view)'} ...", flush=True)
+    if label == "modelyard":
+        return measure("modelyard", "config.wsgi:application", options.port,
+                       environment.modelyard(options, workdir, worker_class), token, built, options, quiet,
+                       workdir / f"modelyard-{worker_class}-{number}.log")
+    return measure("floor", "bench.floor.wsgi:application", options.floor_port,
+                   environment.floor(options, built, worker_class), token, built, options, quiet,
+                   workdir / f"floor-{worker_class}-{number}.log")
+
+
+def _median_round(options: Options, rounds: list[ClassRun]) -> ClassRun:
+    if rounds[0].floor is None:
+        return rounds[0]
+    model = options.models[0]
+
+    def ratio(run: ClassRun) -> float:
+        floor = run.floor.results[model]["1row_c32"].rps if run.floor else 0.0
+        return run.modelyard.results[model]["1row_c32"].rps / floor if floor else 0.0
+
+    ratios = [round(ratio(run), 3) for run in rounds]
+    median = sorted(rounds, key=ratio)[len(rounds) // 2]
+    median.round_ratios = ratios
+    return median
 
 
 def _bench(options: Options, workdir: Path) -> int:
@@ -111,6 +138,9 @@ def _bench(options: Options, workdir: Path) -> int:
         if run.floor:
             ready += f", floor {run.floor.ready_s:.2f} s"
         print(f"{ready}; Modelyard's first predict after ready: {report.first_predicts(run.modelyard)}")
+        if len(run.round_ratios) > 1:
+            print(f"Rounds (M/F req/s, 1 row, 32 conns, {options.models[0]}), in order: "
+                  f"{', '.join(f'{r:.3f}' for r in run.round_ratios)}; the table is the median round")
     print()
     print(report.inprocess_table(timings))
     print()
@@ -130,6 +160,7 @@ def _bench(options: Options, workdir: Path) -> int:
         "git": git,
         "options": {"duration_s": options.duration, "warmup_s": options.warmup, "wrk_threads": options.wrk_threads,
                     "batch_connections": options.batch_connections, "retries": options.retries,
+                    "rounds": options.rounds,
                     "worker_classes": list(options.worker_classes)},
         "models": setup["models"], "in_process_us": timings,
         "runs": [run.as_dict() for run in runs],

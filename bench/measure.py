@@ -63,10 +63,12 @@ class ClassRun:
     gunicorn: dict[str, Any]
     modelyard: ServerRun
     floor: ServerRun | None
+    # M/F req/s at 32 connections (1 row, first model) of every round; this run is the median one.
+    round_ratios: list[float] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"worker_class": self.worker_class, "gunicorn": self.gunicorn, "modelyard": self.modelyard.as_dict(),
-                "floor": self.floor.as_dict() if self.floor else None}
+                "floor": self.floor.as_dict() if self.floor else None, "round_ratios": self.round_ratios}
 
 
 def predict_path(model: str) -> str:

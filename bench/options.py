@@ -29,6 +29,7 @@ class Options:
     models: tuple[str, ...]
     skip_floor: bool
     retries: int
+    rounds: int
     quiet_wait: int
     keep: bool
     strict: bool
@@ -67,6 +68,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--models", default="onnx,sklearn", help="comma-separated subset of onnx,sklearn")
     parser.add_argument("--retries", type=int, default=3,
                         help="re-runs of a scenario during which other processes used the CPU (default 3)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds per worker class, each measuring both servers, in alternating order; the "
+                             "round with the median req/s ratio is reported (default 3)")
     parser.add_argument("--quiet-wait", type=int, default=180,
                         help="seconds the whole run may spend waiting for other work to leave the CPU and measuring "
                              "busy scenarios again (default 180)")
@@ -88,8 +92,8 @@ def parse(argv: list[str]) -> Options:
     unknown = set(models) - {"onnx", "sklearn"}
     if unknown or not models:
         parser.error(f"--models takes onnx and/or sklearn, not {args.models!r}")
-    if min(args.duration, args.batch_connections, args.wrk_threads) < 1:
-        parser.error("--duration, --batch-connections and --wrk-threads must be at least 1")
+    if min(args.duration, args.batch_connections, args.wrk_threads, args.rounds) < 1:
+        parser.error("--duration, --batch-connections, --wrk-threads and --rounds must be at least 1")
     if min(args.warmup, args.retries, args.quiet_wait) < 0:
         parser.error("--warmup, --retries and --quiet-wait cannot be negative")
     return Options(
@@ -97,6 +101,7 @@ def parse(argv: list[str]) -> Options:
         wrk_threads=args.wrk_threads, workers=args.workers, threads=args.threads, worker_classes=classes,
         reuse_port=args.reuse_port,
         port=args.port, floor_port=args.floor_port, database_url=args.database_url, redis_url=args.redis_url,
-        models=models, skip_floor=args.skip_floor, retries=args.retries, quiet_wait=args.quiet_wait,
+        models=models, skip_floor=args.skip_floor, retries=args.retries, rounds=args.rounds,
+        quiet_wait=args.quiet_wait,
         keep=args.keep, strict=args.strict, output=args.output,
     )
