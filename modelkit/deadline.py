@@ -2,16 +2,20 @@
 
 onnxruntime checks ``RunOptions.terminate`` between kernels, so a run that passes its deadline
 really stops (a ``Loop`` whose trip count comes from the input included) instead of being abandoned
-on a thread. Arming costs a dict insert; the watchdog ticks only while runs are armed, and is woken
-(a lock and a notify) only when it sleeps with nothing armed, not on every call.
+on a thread. Arming costs a dict insert. The watchdog sleeps until the earliest deadline it knows of
+(with the same time limit for every call, that is the oldest run's), so under load it wakes about once
+per time limit instead of ticking; an arm takes its lock and wakes it only when the new deadline comes
+before the one it sleeps towards (or it is working out that deadline right now).
 """
 
 import itertools
+import math
 import threading
 import time
 from typing import Any
 
-TICK_SECONDS = 0.01
+# How late past a deadline the watchdog may wake: a timer's own slack, and a floor for its waits.
+SLACK_SECONDS = 0.005
 
 
 class Watchdog:
@@ -20,14 +24,16 @@ class Watchdog:
         self._ids = itertools.count()
         self._wake = threading.Condition()
         self._thread: threading.Thread | None = None
-        self._idle = True  # the watchdog waits for something to be armed (or has not started)
+        # The deadline the watchdog sleeps towards; infinity while it idles or is choosing the next one.
+        self._wake_at = math.inf
 
     def arm(self, timeout: float, run_options: Any) -> int:
         """Set ``run_options.terminate`` once ``timeout`` seconds have passed, unless disarmed first."""
         ticket = next(self._ids)
-        self._armed[ticket] = (time.monotonic() + timeout, run_options)  # atomic under the GIL
-        # Read after the insert: a watchdog that is not idle yet sees the entry when it checks before waiting.
-        if self._idle:
+        deadline = time.monotonic() + timeout
+        self._armed[ticket] = (deadline, run_options)  # atomic under the GIL
+        # Read after the insert: a watchdog choosing its next wake-up either saw the entry or shows infinity.
+        if deadline < self._wake_at:
             with self._wake:
                 if self._thread is None:
                     self._thread = threading.Thread(target=self._watch, name="modelkit-deadline", daemon=True)
@@ -39,17 +45,19 @@ class Watchdog:
         self._armed.pop(ticket, None)  # atomic under the GIL; the watchdog tolerates a missing entry
 
     def _watch(self) -> None:
-        while True:
-            with self._wake:
-                self._idle = True  # set before the check: an arm after it notifies, one before it is seen
-                while not self._armed:
-                    self._wake.wait()
-                self._idle = False
-            now = time.monotonic()
-            for ticket, (deadline, options) in list(self._armed.items()):
-                if deadline <= now and self._armed.pop(ticket, None) is not None:
-                    options.terminate = True
-            time.sleep(TICK_SECONDS)
+        with self._wake:
+            while True:
+                self._wake_at = math.inf  # set before the snapshot: an arm meanwhile wakes the next wait
+                now = time.monotonic()
+                upcoming = math.inf
+                for ticket, (deadline, options) in list(self._armed.items()):
+                    if deadline <= now:
+                        if self._armed.pop(ticket, None) is not None:
+                            options.terminate = True
+                    else:
+                        upcoming = min(upcoming, deadline)
+                self._wake_at = upcoming
+                self._wake.wait(None if upcoming == math.inf else max(SLACK_SECONDS, upcoming - now))
 
 
 watchdog = Watchdog()

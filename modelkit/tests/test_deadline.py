@@ -45,3 +45,30 @@ def test_runs_armed_from_many_threads_are_stopped_and_disarmed_ones_are_not():
     assert all(stopped_within(run, 2.0) for run in stopped)
     time.sleep(0.1)
     assert not any(run.terminate for run in spared)
+
+
+def test_a_short_deadline_armed_while_the_watchdog_sleeps_towards_a_long_one_is_kept():
+    watchdog = Watchdog()
+    slow, fast = Run(), Run()
+    watchdog.arm(60.0, slow)  # the watchdog now sleeps towards a minute from now
+    time.sleep(0.05)
+    started = time.monotonic()
+    watchdog.arm(0.05, fast)
+    assert stopped_within(fast, 2.0) and time.monotonic() - started < 1.0
+    assert not slow.terminate
+
+
+def test_under_steady_load_the_watchdog_does_not_tick():
+    watchdog, wakes = Watchdog(), []
+    original = watchdog._wake.wait
+
+    def counted(timeout: float | None = None) -> bool:
+        wakes.append(timeout)
+        return original(timeout)
+
+    watchdog._wake.wait = counted  # type: ignore[method-assign]
+    for _ in range(200):  # calls that end well inside their time limit, one after another
+        ticket = watchdog.arm(30.0, Run())
+        time.sleep(0.001)
+        watchdog.disarm(ticket)
+    assert len(wakes) < 5  # a ticking watchdog (every 10 ms) would have woken about 20 times
