@@ -8,7 +8,6 @@ failed or inexact conversion just keeps the framework.
 """
 
 import copy
-import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from modelkit.redact import first_line
 from modelkit.runtimes.base import Runtime
 from modelkit.runtimes.onnx import OnnxRuntime
 
@@ -62,15 +62,6 @@ def _compare(name: str, expected: Any, actual: Any) -> float:
     return 0.0
 
 
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-def _first_line(exc: Exception) -> str:
-    """Exporters append whole graphs to their messages (torch.onnx's in colour): the first line says what failed."""
-    lines = _ANSI.sub("", str(exc)).strip().splitlines()
-    return lines[0][:500] if lines else ""
-
-
 def _sklearn_onnx(runtime: Any, features: int) -> bytes:
     from skl2onnx import to_onnx
 
@@ -91,7 +82,7 @@ def accelerate(runtime: Runtime, example: np.ndarray | None, features: int | Non
         onx = export(features) if export is not None else _sklearn_onnx(runtime, features)
     except Exception as exc:  # the converters raise many kinds of error for unsupported models
         return Acceleration(None, f"served by {framework}: {converter} cannot convert it ({type(exc).__name__}: "
-                                  f"{_first_line(exc)})")
+                                  f"{first_line(str(exc))})")
     rows = _rows(example, features)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "converted.onnx"

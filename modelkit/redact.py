@@ -32,3 +32,16 @@ def redact(text: str, *paths: str | os.PathLike[str] | None) -> str:
             if folder not in ("/", "."):
                 text = text.replace(folder, PLACEHOLDER)
     return _ABSOLUTE.sub(PLACEHOLDER, text)
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def first_line(text: str, limit: int = 500) -> str:
+    """The first non-blank line of an error text, without terminal colour codes: converters and loaders
+    (torch.onnx, torch.export) append whole graphs to their messages, often in colour."""
+    for line in _ANSI.sub("", text).splitlines():
+        if line.strip():
+            return line.strip()[:limit]
+    return ""
+

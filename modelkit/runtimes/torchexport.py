@@ -14,27 +14,25 @@ with a dynamic batch dimension. It is exported to ONNX with torch.onnx's dynamo 
 """
 
 import logging
-import re
 import warnings
 from pathlib import Path
 from typing import Any
 
 from modelkit.errors import RuntimeLoadError
 from modelkit.policy import LoadPolicy
-from modelkit.redact import redact
+from modelkit.redact import first_line, redact
 from modelkit.runtimes.base import Runtime, zip_archive_check
 from modelkit.runtimes.boosting import framework
 from modelkit.runtimes.torchscript import TorchScriptRuntime
 
 logger = logging.getLogger(__name__)
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _DYNAMIC_BATCH = ("export it with a dynamic batch dimension: torch.export.export(model, (rows,), "
                   "dynamic_shapes=({0: torch.export.Dim('batch')},))")
 
 
-def _first_line(exc: BaseException) -> str:
-    lines = [line for line in _ANSI.sub("", str(exc)).strip().splitlines() if line.strip()]
-    return f"{type(exc).__name__}: {lines[0][:500]}" if lines else type(exc).__name__
+def _reason(exc: BaseException) -> str:
+    line = first_line(str(exc))
+    return f"{type(exc).__name__}: {line}" if line else type(exc).__name__
 
 
 class _Recorder(logging.Handler):
@@ -74,7 +72,7 @@ class TorchExportRuntime(TorchScriptRuntime):
                 return self.torch.export.load(handle)
         except Exception as exc:  # JSON, zip, assertion and runtime errors, depending on what is damaged
             logger.warning("torch cannot load %s", path, exc_info=True)
-            reason = _first_line(recorder.reason or exc)
+            reason = _reason(recorder.reason or exc)
             raise RuntimeLoadError(f"PyTorch cannot load this torch.export program: {redact(reason, path)}") \
                 from None
         finally:

@@ -72,3 +72,12 @@ def test_skops_and_pickle_errors_name_no_server_path(tmp_path, iris_skops):
     missing_module.write_bytes(b"\x80\x04\x95\x10\x00\x00\x00\x00\x00\x00\x00\x8c\x06nosuch\x8c\x01x\x93.")
     message = load_error("pickle", missing_module, LoadPolicy(allow_pickle=True)).message
     assert "nosuch" in message and str(tmp_path) not in message
+
+
+def test_first_line_drops_colour_codes_and_blank_lines():
+    from modelkit.redact import first_line
+
+    text = "\n  \x1b[1m\x1b[31mDispatchError\x1b[0m: No ONNX function found  \ngraph():\n  %x = ...\n"
+    assert first_line(text) == "DispatchError: No ONNX function found"
+    assert first_line("x" * 600) == "x" * 500
+    assert first_line(" \n\n") == ""
