@@ -17,8 +17,9 @@ from bench.options import REPO
 
 READY_TIMEOUT_S = 60.0
 # gunicorn's default access-log format (platform/gunicorn.conf.py sets none) plus the worker's pid, so each
-# worker's share of the requests can be counted. gunicorn computes the pid for every line whatever the
-# format, and the access log is on in production too: the measured path does no extra work.
+# worker's share of the requests can be counted. The pid costs both servers the same getpid() per line
+# (config/gunicorn_logging.py works out only the atoms a format uses), and the access log is on in
+# production too.
 ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(p)s'
 _ACCESS_LINE = re.compile(r'"(?:GET|POST) [^"]*" \d{3} .* <(\d+)>$')
 _READY_LINE = re.compile(r'"GET /readyz HTTP/1\.[01]" 200 .* <(\d+)>$')

@@ -63,9 +63,12 @@ def static_headers(secure: bool) -> list[tuple[str, str]]:
 def _end_of_request() -> None:
     """Django's end-of-request care for a connection this thread opened (a route loaded from the
     database): closed when broken or past CONN_MAX_AGE, health-checked before its next use."""
-    for connection in connections.all(initialized_only=True):
+    # What connections.all(initialized_only=True) reads, without building the list: 1.8 us -> 0.8 us.
+    opened = connections._connections  # this thread's connection objects (a thread-critical Local)
+    for alias in connections:
+        connection = getattr(opened, alias, None)
         # Inside an atomic block only under a test, which wraps each test in one: closing would end it.
-        if connection.connection is not None and not connection.in_atomic_block:
+        if connection is not None and connection.connection is not None and not connection.in_atomic_block:
             connection.close_if_unusable_or_obsolete()
 
 

@@ -4,6 +4,8 @@ The model never sees a batch that does not match the version's signature. Rows a
 counted with ``len`` before numpy builds anything, so a batch too long or too wide costs nothing.
 """
 
+import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -13,6 +15,12 @@ from modelkit.errors import InputError
 _NUMERIC_KINDS = {"i", "u", "f"}
 # Columns per row when the signature does not say how many features the model takes.
 MAX_COLUMNS = 10_000
+# A value too large for the model's dtype becomes infinity in the cast, and infinities make the finiteness
+# sum overflow or NaN: the batch is refused as not finite, and numpy's warnings about it would only put a
+# client's bad input in the server log. (Filters set once, instead of np.errstate around every cast and
+# sum: 0.7 us of every prediction.)
+warnings.filterwarnings("ignore", "(overflow|invalid value) encountered in (cast|reduce)", RuntimeWarning,
+                        __name__)
 
 
 def _bad(message: str, code: str = "invalid_input") -> InputError:
@@ -96,8 +104,14 @@ def parse_inputs(inputs: Any, signature: dict[str, Any], max_rows: int, max_colu
         raise _bad("'inputs' must be a list of rows, each a list of numbers")
     if features is not None and array.shape[1] != features:
         raise _bad(f"Each row must have {features} features; got {array.shape[1]}", "wrong_feature_count")
-    with np.errstate(over="ignore"):  # values too large for the dtype become inf, refused just below
-        array = array.astype(spec.get("dtype", "float64"), copy=False)
-    if array.dtype.kind == "f" and not np.isfinite(array).all():
+    array = array.astype(spec.get("dtype", "float64"), copy=False)
+    if array.dtype.kind == "f" and not _all_finite(array):
         raise _bad("Inputs contain NaN or infinity", "not_finite")
     return array
+
+
+def _all_finite(array: np.ndarray) -> bool:
+    """NaN and infinity survive a sum, so a finite sum proves every value finite in one pass without
+    a temporary array; a sum of finite values overflows only near the dtype's limit, then the exact
+    check decides."""
+    return math.isfinite(np.add.reduce(array, axis=None)) or bool(np.isfinite(array).all())

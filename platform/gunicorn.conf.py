@@ -130,6 +130,8 @@ max_requests = 0
 # Each worker imports the app itself, after the fork, so no DB connection or loaded model is shared.
 preload_app = False
 accesslog = "-"
+# The same access-log lines, each atom worked out only when the format uses it (~20 us a request less).
+logger_class = "config.gunicorn_logging.LeanLogger"
 
 
 def _json_logs() -> bool:

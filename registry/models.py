@@ -26,7 +26,13 @@ class Role(models.TextChoices):
 
     @classmethod
     def rank(cls, role: str) -> int:
-        return [cls.VIEWER, cls.PREDICTOR, cls.MAINTAINER, cls.OWNER].index(cls(role))
+        try:  # a dict, not Role(role) and a list per call: every prediction checks a role twice
+            return _RANKS[role]
+        except KeyError:
+            raise ValueError(f"{role!r} is not a valid Role") from None
+
+
+_RANKS = {role.value: rank for rank, role in enumerate([Role.VIEWER, Role.PREDICTOR, Role.MAINTAINER, Role.OWNER])}
 
 
 class Team(models.Model):
