@@ -22,25 +22,26 @@ from modelkit import DeadlineExceeded
 from modelkit.runtimes import Runtime
 from serving import metrics
 from serving.breaker import breaker
+from serving.gate import Gate
 from serving.routing import ModelRoute, ServedVersion
 from serving.runtime_cache import runtimes
 
 logger = logging.getLogger(__name__)
 # Per model and process: predictions in flight, and calls on the model pool (a share of its threads).
-_slots: dict[str, threading.BoundedSemaphore] = {}
-_pool_slots: dict[str, threading.BoundedSemaphore] = {}
-_occupancy: dict[str, threading.BoundedSemaphore] = {}
+_slots: dict[str, Gate] = {}
+_pool_slots: dict[str, Gate] = {}
+_occupancy: dict[str, Gate] = {}
 # Per model: when each running call started (by thread), to tell a slow model from a busy one.
 _running: dict[str, dict[int, float]] = {}
 _slots_lock = threading.Lock()
 _executor: ThreadPoolExecutor | None = None
 
 
-def _slot(table: dict[str, threading.BoundedSemaphore], model: str, size: int) -> threading.BoundedSemaphore:
+def _slot(table: dict[str, Gate], model: str, size: int) -> Gate:
     slot = table.get(model)
     if slot is None:
         with _slots_lock:
-            slot = table.setdefault(model, threading.BoundedSemaphore(size))
+            slot = table.setdefault(model, Gate(size))
     return slot
 
 
@@ -103,7 +104,7 @@ def _is_slow(model: str) -> bool:
     return oldest is not None and time.monotonic() - oldest > settings.MODELYARD_SLOW_CALL_SECONDS
 
 
-def _admit(model: str) -> threading.BoundedSemaphore:
+def _admit(model: str) -> Gate:
     """Hold one of the model's share of request threads.
 
     Past its share, a fast model's request waits briefly (calls end in milliseconds, so saturating
