@@ -48,10 +48,9 @@ class _LocalFile(File):
         return self.name
 
 
-def save_file(key: str, path: Path, sha256: str = "") -> str:
-    """Keep ``path`` under ``key``; returns its sha256 (``sha256`` when the writer hashed it already).
-    The local file is gone afterwards."""
-    digest = sha256 or file_sha256(path)
+def save_file(key: str, path: Path) -> str:
+    """Keep ``path`` under ``key``; returns its sha256. The local file is gone afterwards."""
+    digest = file_sha256(path)
     with path.open("rb") as handle:
         artifact_save(key, _LocalFile(handle, name=str(path)))
     return digest

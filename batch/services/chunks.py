@@ -185,7 +185,7 @@ def _compute(plan: JobPlan, chunk: Chunk) -> ChunkResult:
     result, problems, ids = ChunkResult(), [], {} if layout.id_column else None
     extension = PART_EXTENSIONS[plan.output_format]
     with scratch(f".{extension}") as part_path, scratch(".jsonl") as errors_path:
-        writer, part_sha256 = PartWriter(plan.output_format, part_path), ""
+        writer = PartWriter(plan.output_format, part_path)
         try:
             for batch in read_chunk(plan.input_format, path, spec, layout, settings.MODELYARD_BATCH_CHUNK_ROWS):
                 checked = check_batch(batch, layout.features, plan.version.signature)
@@ -199,12 +199,12 @@ def _compute(plan: JobPlan, chunk: Chunk) -> ChunkResult:
                     rows = batch.rows if whole else batch.rows[checked.keep]
                     writer.write(output_table(rows, kept_ids, layout.id_column, columns))
         finally:
-            part_sha256 = writer.close()
+            writer.close()
         result.rows_ok, result.columns = writer.rows, writer.columns
         result.rows_failed = write_problems(errors_path, problems, ids) if problems else 0
         if result.rows_ok:
             key = part_key(plan.uuid, chunk.index, "out", extension)
-            result.part = (key, save_file(key, part_path, part_sha256))
+            result.part = (key, save_file(key, part_path))
         if result.rows_failed:
             key = part_key(plan.uuid, chunk.index, "errors", "jsonl")
             result.errors = (key, save_file(key, errors_path))

@@ -6,8 +6,8 @@ encoded once, part by part, into the output file's row groups. Errors are JSON L
 """
 
 import csv
-import hashlib
 import io
+import shutil
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -59,44 +59,12 @@ def output_table(rows: np.ndarray, ids: pa.Array | None, id_name: str, columns: 
     return pa.table(data)
 
 
-class HashingFile:
-    """A local file that hashes what is written to it: the sha256 a kept file is recorded with,
-    without reading the file back (that second pass was 5 % of a Parquet job's worker time)."""
-
-    def __init__(self, path: Path) -> None:
-        self._handle: BinaryIO = path.open("wb")
-        self._hash = hashlib.sha256()
-        self._size = 0
-
-    def write(self, data: Any) -> int:
-        view = memoryview(data)
-        self._hash.update(view)
-        self._size += view.nbytes
-        return self._handle.write(view)
-
-    def tell(self) -> int:
-        return self._size
-
-    def flush(self) -> None:
-        self._handle.flush()
-
-    def close(self) -> None:
-        self._handle.close()
-
-    @property
-    def closed(self) -> bool:
-        return self._handle.closed
-
-    def hexdigest(self) -> str:
-        return self._hash.hexdigest()
-
-
 class PartWriter:
-    """One chunk's output, appended batch by batch to a local file, hashed as it is written."""
+    """One chunk's output, appended batch by batch to a local file."""
 
     def __init__(self, fmt: str, path: Path) -> None:
         self.fmt, self.path, self.rows, self.columns = fmt, path, 0, []
-        self._file = HashingFile(path)
+        self._file: BinaryIO = path.open("wb")
         self._ipc: pa.ipc.RecordBatchStreamWriter | None = None
         self._schema: pa.Schema | None = None
 
@@ -116,13 +84,10 @@ class PartWriter:
         else:
             self._file.write(b"".join(orjson.dumps(record) + b"\n" for record in table.to_pylist()))
 
-    def close(self) -> str:
-        """Finish the file; returns its sha256."""
+    def close(self) -> None:
         if self._ipc is not None:
             self._ipc.close()
-            self._ipc = None
         self._file.close()
-        return self._file.hexdigest()
 
 
 def write_problems(path: Path, problems: Iterable[Problem], ids: dict[int, Any] | None = None) -> int:
@@ -143,36 +108,31 @@ def csv_header(columns: list[str]) -> bytes:
     return text.getvalue().encode()
 
 
-def assemble(fmt: str, parts: list[Path], columns: list[str], target: Path) -> str:
-    """Parts in the order given, into one output file; memory stays at one part. Returns its sha256."""
-    out = HashingFile(target)
-    try:
-        if fmt == "parquet":
-            _assemble_parquet(parts, out)
-        else:
-            if fmt == "csv" and columns:
-                out.write(csv_header(columns))
-            concatenate(parts, out)
-    finally:
-        out.close()
-    return out.hexdigest()
+def assemble(fmt: str, parts: list[Path], columns: list[str], target: Path) -> None:
+    """Parts in the order given, into one output file; memory stays at one part."""
+    if fmt == "parquet":
+        _assemble_parquet(parts, target)
+        return
+    with target.open("wb") as out:
+        if fmt == "csv" and columns:
+            out.write(csv_header(columns))
+        concatenate(parts, out)
 
 
-def concatenate(parts: list[Path], out: HashingFile) -> None:
+def concatenate(parts: list[Path], out: BinaryIO) -> None:
     for part in parts:
         with part.open("rb") as source:
-            while block := source.read(1024 * 1024):
-                out.write(block)
+            shutil.copyfileobj(source, out, 1024 * 1024)
 
 
-def parquet_writer(target: Path | HashingFile, schema: pa.Schema) -> pq.ParquetWriter:
+def parquet_writer(target: Path, schema: pa.Schema) -> pq.ParquetWriter:
     """Dictionary encoding only where values repeat (labels, ids): tried on a column of floats or row
     numbers it is given up on, after costing more than the rest of the encoding together."""
     repeating = [f.name for f in schema if f.name != "row" and not pa.types.is_floating(f.type)]
     return pq.ParquetWriter(target, schema, use_dictionary=repeating)
 
 
-def _assemble_parquet(parts: list[Path], target: HashingFile) -> None:
+def _assemble_parquet(parts: list[Path], target: Path) -> None:
     writer: pq.ParquetWriter | None = None
     try:
         for part in parts:
