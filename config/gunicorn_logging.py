@@ -94,9 +94,11 @@ class LazyAtoms(dict):
     """A mapping for ``access_log_format % atoms`` that computes (and quotes) an atom when it is read."""
 
     def __init__(self, source: Source) -> None:
-        # Never empty: logging takes an empty mapping argument for "no arguments".
-        super().__init__(_lazy=True)
+        super().__init__()
         self._source = source
+
+    def __len__(self) -> int:
+        return 1  # never empty: logging takes an empty mapping argument for "no arguments"
 
     def __missing__(self, key: str) -> Any:
         value = _lookup(key, self._source)

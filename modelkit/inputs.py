@@ -15,12 +15,13 @@ from modelkit.errors import InputError
 _NUMERIC_KINDS = {"i", "u", "f"}
 # Columns per row when the signature does not say how many features the model takes.
 MAX_COLUMNS = 10_000
-# A value too large for the model's dtype becomes infinity in the cast, and infinities make the finiteness
-# sum overflow or NaN: the batch is refused as not finite, and numpy's warnings about it would only put a
+# A value too large for a float dtype becomes infinity in the cast, and infinities make the finiteness sum
+# overflow or NaN: the batch is refused as not finite, and numpy's warnings about it would only put a
 # client's bad input in the server log. (Filters set once, instead of np.errstate around every cast and
-# sum: 0.7 us of every prediction.)
-warnings.filterwarnings("ignore", "(overflow|invalid value) encountered in (cast|reduce)", RuntimeWarning,
-                        __name__)
+# sum: 0.7 us of every prediction; pyproject.toml repeats them for pytest, which resets filters.) Casts to
+# an integer dtype are range-checked before they happen, so their warnings are not silenced here.
+warnings.filterwarnings("ignore", "overflow encountered in cast", RuntimeWarning, __name__)
+warnings.filterwarnings("ignore", "(overflow|invalid value) encountered in reduce", RuntimeWarning, __name__)
 
 
 def _bad(message: str, code: str = "invalid_input") -> InputError:
@@ -104,10 +105,29 @@ def parse_inputs(inputs: Any, signature: dict[str, Any], max_rows: int, max_colu
         raise _bad("'inputs' must be a list of rows, each a list of numbers")
     if features is not None and array.shape[1] != features:
         raise _bad(f"Each row must have {features} features; got {array.shape[1]}", "wrong_feature_count")
-    array = array.astype(spec.get("dtype", "float64"), copy=False)
+    dtype = np.dtype(spec.get("dtype", "float64"))
+    if dtype.kind in "iu" and array.dtype != dtype:
+        check_integer_range(array, dtype)
+    array = array.astype(dtype, copy=False)
     if array.dtype.kind == "f" and not _all_finite(array):
         raise _bad("Inputs contain NaN or infinity", "not_finite")
     return array
+
+
+def integer_bounds(dtype: np.dtype) -> tuple[float, float]:
+    """[low, high) of the values a cast to the integer ``dtype`` keeps, as floats (exact powers of two)."""
+    info = np.iinfo(dtype)
+    return float(info.min), float(info.max) + 1
+
+
+def check_integer_range(array: np.ndarray, dtype: np.dtype) -> None:
+    """A cast to an integer dtype silently wraps what does not fit and turns NaN into INT_MIN: refused."""
+    if array.dtype.kind == "f" and not bool(np.isfinite(array).all()):
+        raise _bad("Inputs contain NaN or infinity", "not_finite")
+    low, high = integer_bounds(dtype)
+    if array.size and (array.min() < low or array.max() >= high):
+        raise _bad(f"Inputs must lie between {int(low)} and {int(high) - 1} for this model's {dtype} input",
+                   "out_of_range")
 
 
 def _all_finite(array: np.ndarray) -> bool:

@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 
 from batch.tables.read import Batch, Problem
 from modelkit import InputError
-from modelkit.inputs import parse_inputs
+from modelkit.inputs import integer_bounds, parse_inputs
 
 
 @dataclass
@@ -71,10 +71,14 @@ def _matrix(batch: Batch, features: list[str], signature: dict[str, Any]) -> tup
 
 def _refused_rows(batch: Batch, matrix: np.ndarray, keep: np.ndarray, signature: dict[str, Any]) -> list[Problem]:
     dtype = (signature.get("inputs") or {}).get("dtype", "float64")
+    rows = matrix[keep]
     with np.errstate(over="ignore", invalid="ignore"):
-        finite = np.isfinite(matrix[keep].astype(dtype) if dtype.startswith("float") else matrix[keep]).all(axis=1)
+        fits = np.isfinite(rows.astype(dtype) if dtype.startswith("float") else rows).all(axis=1)
+        if not dtype.startswith("float"):  # what an integer cast would wrap (the kit refuses it)
+            low, high = integer_bounds(np.dtype(dtype))
+            fits &= ((rows >= low) & (rows < high)).all(axis=1)
     refused = []
-    for i in keep[~finite]:
+    for i in keep[~fits]:
         try:
             parse_inputs(matrix[i:i + 1], signature, max_rows=1)
             code, message = "not_finite", "Inputs contain NaN or infinity"  # integer models: the kit casts

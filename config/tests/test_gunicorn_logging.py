@@ -14,7 +14,7 @@ FORMATS = [
     Config().access_log_format,  # gunicorn's default
     '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(p)s',
     "%(m)s %(U)s?%(q)s %(H)s %(B)s %(T)s %(D)s %(M)s %(L)s",
-    '%({x-request-id}o)s %({Content-Type}o)s %({user-agent}i)s %({remote_addr}e)s %({nope}i)s %(zz)s',
+    '%({x-request-id}o)s %({Content-Type}o)s %({user-agent}i)s %({remote_addr}e)s %({nope}i)s %(zz)s %(_lazy)s',
     "%({X-Dup}o)s %({wsgi.url_scheme}e)s",
 ]
 

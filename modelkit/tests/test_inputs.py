@@ -1,3 +1,7 @@
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -53,3 +57,39 @@ def test_named_columns_must_match_exactly():
 
 def test_named_columns_need_a_signature_with_names():
     assert "no column names" in error({"a": [1]}, {"inputs": {"dtype": "float64", "features": 1}}).message
+
+
+@pytest.mark.parametrize("dtype,inputs,code", [
+    ("int32", [[1e30]], "out_of_range"),
+    ("int32", [[2147483648]], "out_of_range"),
+    ("int32", [[-2147483649.0]], "out_of_range"),
+    ("int64", [[1e300]], "out_of_range"),
+    ("int64", [[2.0**63]], "out_of_range"),
+    ("int32", np.array([[np.nan], [np.inf]]), "not_finite"),
+])
+def test_integer_models_refuse_what_a_cast_would_wrap(dtype, inputs, code):
+    assert error(inputs, {"inputs": {"dtype": dtype, "features": 1}}).code == code
+
+
+def test_integer_models_take_the_extremes_of_their_type():
+    signature = {"inputs": {"dtype": "int32", "features": 2}}
+    assert parse_inputs([[-2147483648, 2147483647]], signature, 10).tolist() == [[-2147483648, 2147483647]]
+
+
+def test_a_float_too_large_for_float32_is_refused_without_a_warning():
+    """As a server runs it (warnings made errors, so any that escapes fails the script)."""
+    script = (
+        "from modelkit.inputs import parse_inputs\n"
+        "from modelkit import InputError\n"
+        "signature = {'inputs': {'dtype': 'float32', 'features': 2}}\n"
+        "for bad in ([[1e39, 1.0]], [[float('inf'), -float('inf')]]):\n"
+        "    try:\n"
+        "        parse_inputs(bad, signature, 10)\n"
+        "        raise SystemExit('accepted')\n"
+        "    except InputError as exc:\n"
+        "        assert exc.code == 'not_finite', exc.code\n"
+        "assert parse_inputs([[3e38, 3e38]], signature, 10).shape == (1, 2)  # the sum overflows, the values fit\n"
+    )
+    done = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", "-c", script], capture_output=True,
+                          text=True, cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr

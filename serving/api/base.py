@@ -140,6 +140,8 @@ class ServingView(APIView):
             response = self.handle_exception(exc)
         if isinstance(response, Response):
             response = self.finalize_response(drf_request, response, *args, **kwargs)
+        elif not isinstance(response, HttpResponseBase):  # DRF's own check, in finalize_response
+            raise TypeError(f"{type(self).__name__} answered with a {type(response).__name__}, not a response")
         # DRF ties each request into reference cycles (the view holds the request, the request's parser
         # context holds the view and the request itself), which only the garbage collector frees: 14 us
         # of CPU per prediction measured in process. Cut here, everything the request made is freed as
