@@ -72,6 +72,13 @@ def _end_of_request() -> None:
             connection.close_if_unusable_or_obsolete()
 
 
+def _direct(view: Callable[..., Any]) -> Callable[..., Any]:
+    """A class-based view's ``lane_view`` when it has one and was made without init arguments (the
+    view function ``as_view()`` returns, minus its wrappers), else the view function itself."""
+    lane_view = getattr(getattr(view, "cls", None), "lane_view", None)
+    return lane_view if lane_view is not None and not getattr(view, "initkwargs", None) else view
+
+
 class FastLane:
     def __init__(self, fallback: WSGIHandler, is_serving: Callable[[Callable[..., Any]], bool]) -> None:
         self.fallback, self.is_serving = fallback, is_serving
@@ -92,7 +99,7 @@ class FastLane:
             return None
         if len(self.found) >= LIMIT:
             self.found.clear()
-        self.found[path] = found = (match.func, match)
+        self.found[path] = found = (_direct(match.func), match)
         return found
 
     def _view_response(self, request: HttpRequest) -> HttpResponseBase:
