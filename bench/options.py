@@ -68,9 +68,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--models", default="onnx,sklearn", help="comma-separated subset of onnx,sklearn")
     parser.add_argument("--retries", type=int, default=3,
                         help="re-runs of a scenario during which other processes used the CPU (default 3)")
-    parser.add_argument("--rounds", type=int, default=3,
+    parser.add_argument("--rounds", type=int, default=5,
                         help="rounds per worker class, each measuring both servers, in alternating order; the "
-                             "round with the median req/s ratio is reported (default 3)")
+                             "round with the median req/s ratio is reported (default 5)")
     parser.add_argument("--quiet-wait", type=int, default=180,
                         help="seconds the whole run may spend waiting for other work to leave the CPU and measuring "
                              "busy scenarios again (default 180)")
