@@ -32,7 +32,7 @@ test: install
 
 # Serving (both worker classes against the bare-Django floor), then batch jobs against the plain script.
 bench: install
-	$(PY) bench/run.py
+	$(PY) bench/run.py $(BENCH_ARGS)
 	$(PY) bench/batch.py $(BATCH_BENCH_ARGS)
 
 # An alias under a 50/50 canary against the plain alias, same server and model file (bench/README.md).

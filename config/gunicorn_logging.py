@@ -11,6 +11,7 @@ lines with gunicorn's own for a set of formats.
 """
 
 import os
+import traceback
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -115,6 +116,4 @@ class LeanLogger(Logger):
         try:
             self.access_log.info(self.cfg.access_log_format, LazyAtoms((resp, req, environ, request_time, self)))
         except Exception:
-            import traceback
-
             self.error(traceback.format_exc())
