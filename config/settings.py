@@ -300,8 +300,11 @@ MODELYARD_RUNTIME_CACHE_BYTES = env_int(
     "MODELYARD_RUNTIME_CACHE_BYTES", env_int("MODELYARD_PREDICTOR_CACHE_BYTES", 2 * 1024**3, minimum=1), minimum=1)
 
 # --- Batch jobs (batch/, docs/batch.md) -------------------------------------------------------
-# Rows per chunk: one Celery task, one part file and one progress step each (Parquet: whole row groups).
+# Rows read, checked and predicted at once, as planned when an input is registered (Parquet: whole row groups).
 MODELYARD_BATCH_CHUNK_ROWS = env_int("MODELYARD_BATCH_CHUNK_ROWS", 65_536, minimum=1)
+# Planned chunks one task runs in a row (one claim, one part file, one progress step): a task's fixed cost
+# (broker, claim, commit, files) is paid once per this many chunks; fewer spread a job over more workers.
+MODELYARD_BATCH_CHUNKS_PER_TASK = env_int("MODELYARD_BATCH_CHUNKS_PER_TASK", 4, minimum=1)
 # A chunk's worker renews its lease every third of this; a lease not renewed for this long is taken over.
 MODELYARD_BATCH_LEASE_SECONDS = env_int("MODELYARD_BATCH_LEASE_SECONDS", 30, minimum=2)
 # A chunk sent this long ago and not claimed (or whose lease ran out) is sent again by the sweep.

@@ -26,6 +26,7 @@ from batch.services.lease import lease_until, new_owner, renewing
 from batch.services.plans import JobPlan, job_plan
 from batch.services.runtime import ArtifactChanged, RuntimeLoadError, runtime_for
 from batch.tables.check import check_batch
+from batch.tables.plan import plan_within
 from batch.tables.read import ChunkSpec, Problem, read_chunk
 from batch.tables.write import (
     PART_EXTENSIONS,
@@ -181,13 +182,14 @@ def _runtime(plan: JobPlan) -> Any:
 def _compute(plan: JobPlan, chunk: Chunk) -> ChunkResult:
     runtime, layout = _runtime(plan), plan.layout
     path = local_copy(plan.input_key, plan.input_sha256)
-    spec = ChunkSpec(chunk.row_start, chunk.rows, chunk.start, chunk.end)
+    specs = [ChunkSpec(*piece) for piece in plan_within(plan.chunks, [chunk.row_start, chunk.rows, chunk.start,
+                                                                      chunk.end])]
     result, problems, ids = ChunkResult(), [], {} if layout.id_column else None
     extension = PART_EXTENSIONS[plan.output_format]
     with scratch(f".{extension}") as part_path, scratch(".jsonl") as errors_path:
         writer = PartWriter(plan.output_format, part_path)
         try:
-            for batch in read_chunk(plan.input_format, path, spec, layout, settings.MODELYARD_BATCH_CHUNK_ROWS):
+            for batch in read_chunk(plan.input_format, path, specs, layout, settings.MODELYARD_BATCH_CHUNK_ROWS):
                 checked = check_batch(batch, layout.features, plan.version.signature)
                 problems += checked.problems
                 if ids is not None:

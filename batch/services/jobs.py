@@ -4,6 +4,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -12,6 +13,7 @@ from batch.files import discard, discard_folder, job_folder
 from batch.models import OPEN_STATUSES, BatchChunk, BatchInput, BatchJob, InputFormat, JobStatus
 from batch.selectors import done_sums
 from batch.services.inputs import InputFile, feature_columns, input_inspect, input_new
+from batch.tables.plan import plan_tasks
 from core.errors import Conflict, ModelyardError
 from registry.models import ModelVersion, RegisteredModel, VersionStatus
 from registry.permissions import User
@@ -105,13 +107,13 @@ def _job_insert(*, actor: User, model: RegisteredModel, version: ModelVersion, a
         id_column=options.id_column, output_format=options.output_format, max_error_rate=options.max_error_rate,
         rows_total=source.rows_total, schedule=options.schedule[:200],
         created_by=actor if actor.is_authenticated else None)
-    now = timezone.now()
+    now, ranges = timezone.now(), plan_tasks(source.plan, settings.MODELYARD_BATCH_CHUNKS_PER_TASK)
     BatchChunk.objects.bulk_create(
         BatchChunk(job=job, index=i, row_start=first, rows=rows, start=start, end=end, enqueued_at=now)
-        for i, (first, rows, start, end) in enumerate(source.plan))
+        for i, (first, rows, start, end) in enumerate(ranges))
     audit_record(actor=actor, action="batch_job.create", target=f"batch_job:{job.uuid}", team=model.team, ip=ip,
                  after={"model": model.name, "version": version.version, "alias": alias, "input": str(source.uuid),
-                        "rows": source.rows_total, "chunks": len(source.plan), "output_format": options.output_format,
+                        "rows": source.rows_total, "chunks": len(ranges), "output_format": options.output_format,
                         "schedule": options.schedule or None})
     chunk_ids = list(job.chunks.values_list("id", flat=True))
     # Robust: a broker outage keeps the job; the sweep (batch.jobs_sweep) sends what was not sent.

@@ -7,6 +7,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from batch.models import BatchJob
+from batch.tables.plan import Plan
 from batch.tables.read import Layout
 from registry.models import ModelVersion
 
@@ -27,6 +28,7 @@ class JobPlan:
     output_format: str
     max_error_rate: float
     rows_total: int
+    chunks: Plan  # the input's planned chunks: a task reads the ones its range is made of
 
 
 def job_plan(job_id: int) -> JobPlan:
@@ -40,7 +42,7 @@ def job_plan(job_id: int) -> JobPlan:
         raise BatchJob.DoesNotExist(f"job {job.uuid} has no input any more")
     plan = JobPlan(job.id, job.uuid, job.version, source.format, source.storage_key, source.sha256,
                    Layout(source.columns, job.feature_columns, job.id_column), job.output_format,
-                   job.max_error_rate, job.rows_total)
+                   job.max_error_rate, job.rows_total, source.plan)
     with _lock:
         _plans[job_id] = plan
         while len(_plans) > _KEEP:

@@ -7,6 +7,7 @@ escaped quote ``""`` toggles twice, so it never changes the parity). Trailing bl
 records. Memory stays at one block whatever the file size.
 """
 
+from bisect import bisect_left
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -93,3 +94,27 @@ def plan_row_groups(row_group_rows: list[int], chunk_rows: int) -> tuple[int, Pl
         plan.append([rows, pending, first, len(row_group_rows)])
         rows += pending
     return rows, plan
+
+
+def plan_tasks(plan: Plan, per_task: int) -> Plan:
+    """Consecutive chunks joined, ``per_task`` at a time, into the ranges a job's tasks run."""
+    tasks: Plan = []
+    for i in range(0, len(plan), per_task):
+        group = plan[i:i + per_task]
+        tasks.append([group[0][0], sum(piece[1] for piece in group), group[0][2], group[-1][3]])
+    return tasks
+
+
+def plan_within(plan: Plan, task: list[int]) -> Plan:
+    """The planned chunks a task's range is made of (the plan is in input order). A range that is no
+    run of planned chunks is read as one chunk."""
+    first_row, rows, start, end = task
+    pieces = []
+    for piece in plan[bisect_left(plan, start, key=lambda piece: piece[2]):]:
+        if piece[2] >= end:
+            break
+        pieces.append(piece)
+    if not pieces or pieces[0][2] != start or pieces[-1][3] != end or pieces[0][0] != first_row \
+            or sum(piece[1] for piece in pieces) != rows:
+        return [list(task)]
+    return pieces

@@ -59,13 +59,15 @@ class Layout:
         return [*self.features, *extra]
 
 
-def read_chunk(fmt: str, path: Path, spec: ChunkSpec, layout: Layout, batch_rows: int) -> Iterator[Batch]:
+def read_chunk(fmt: str, path: Path, specs: list[ChunkSpec], layout: Layout, batch_rows: int) -> Iterator[Batch]:
+    """The batches of a task's consecutive chunks: a text chunk is parsed whole, a run of Parquet row
+    groups is read through one open file in batches of ``batch_rows``."""
     if fmt == "parquet":
-        yield from _parquet(path, spec, layout, batch_rows)
-    elif fmt == "csv":
-        yield _csv(path, spec, layout)
-    else:
-        yield _jsonl(path, spec, layout)
+        whole = ChunkSpec(specs[0].row_start, sum(spec.rows for spec in specs), specs[0].start, specs[-1].end)
+        yield from _parquet(path, whole, layout, batch_rows)
+        return
+    for spec in specs:
+        yield _csv(path, spec, layout) if fmt == "csv" else _jsonl(path, spec, layout)
 
 
 def _slice(path: Path, spec: ChunkSpec) -> pa.Buffer:

@@ -70,6 +70,7 @@ def run_here(job: BatchJob) -> BatchJob:
 @pytest.fixture
 def small_chunks(settings: Any) -> int:
     settings.MODELYARD_BATCH_CHUNK_ROWS = 10
+    settings.MODELYARD_BATCH_CHUNKS_PER_TASK = 1  # a task per planned chunk (test_task_chunks.py joins them)
     return 10
 
 

@@ -39,6 +39,7 @@ FAST = {"MODELYARD_BATCH_CHUNK_ROWS": str(CHUNK), "MODELYARD_BATCH_LEASE_SECONDS
 @pytest.fixture(autouse=True)
 def fast_settings(settings) -> None:
     settings.MODELYARD_BATCH_CHUNK_ROWS = CHUNK
+    settings.MODELYARD_BATCH_CHUNKS_PER_TASK = 1  # a task per 20-row chunk: about a second each
     settings.MODELYARD_BATCH_LEASE_SECONDS = 3
     settings.MODELYARD_BATCH_REQUEUE_SECONDS = 2
 
@@ -75,10 +76,12 @@ def workers() -> Iterator[list[subprocess.Popen]]:
         stop(process)
 
 
-def test_a_worker_killed_mid_chunk_loses_and_duplicates_nothing(workers, slow_model, owner):
+def test_a_worker_killed_mid_chunk_loses_and_duplicates_nothing(workers, slow_model, owner, settings):
+    settings.MODELYARD_BATCH_CHUNKS_PER_TASK = 2  # tasks of two chunks: the killed one was part way through
     first = start_worker("first", FAST)
     workers.append(first)
     job = submit(owner, slow_model.model, slow_input(), "slow.parquet", id_column="id")
+    assert BatchChunk.objects.filter(job=job).count() == ROWS // CHUNK // 2
     wait_until(lambda: running_on(job, first.pid), what="chunk on the first worker")
     time.sleep(0.2)
     os.kill(first.pid, signal.SIGKILL)  # mid-chunk: a chunk takes about a second

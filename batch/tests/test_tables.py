@@ -8,7 +8,7 @@ from batch.tables import TableError
 from batch.tables import plan as plan_module
 from batch.tables.check import check_batch
 from batch.tables.inspect import detect_format, inspect_table
-from batch.tables.plan import plan_row_groups, plan_text
+from batch.tables.plan import plan_row_groups, plan_tasks, plan_text, plan_within
 from batch.tables.read import ChunkSpec, Layout, read_chunk
 
 SIGNATURE = {"inputs": {"dtype": "float32", "features": 2, "columns": None}, "outputs": ["predictions"]}
@@ -76,8 +76,9 @@ def read_all(path: Path, columns: list[str], id_column: str = "id") -> tuple[lis
     info = inspect_table(path, None, 3)
     layout = Layout(info.columns, columns, id_column)
     kept, ids, problems = [], [], []
-    for first, rows, start, end in info.plan:
-        for batch in read_chunk(info.format, path, ChunkSpec(first, rows, start, end), layout, 3):
+    for task in plan_tasks(info.plan, 2):  # tasks of two chunks, each read as a worker reads them
+        specs = [ChunkSpec(*piece) for piece in plan_within(info.plan, task)]
+        for batch in read_chunk(info.format, path, specs, layout, 3):
             checked = check_batch(batch, layout.features, SIGNATURE)
             kept += batch.rows[checked.keep].tolist()
             ids += batch.ids.take(checked.keep).to_pylist()
@@ -112,3 +113,15 @@ def test_parquet_nulls_and_nan_are_row_problems(tmp_path):
     kept, ids, problems = read_all(path, ["a", "b"])
     assert kept == [1, 4] and ids == ["p", "s"]
     assert problems == [(2, "missing_value", "a"), (3, "not_finite", None)]
+
+
+def test_tasks_join_consecutive_chunks_and_find_them_again():
+    plan = [[0, 3, 0, 10], [3, 3, 10, 25], [6, 3, 25, 31], [9, 1, 31, 40]]
+    assert plan_tasks(plan, 1) == plan
+    assert plan_tasks(plan, 3) == [[0, 9, 0, 31], [9, 1, 31, 40]]
+    assert plan_tasks(plan, 9) == [[0, 10, 0, 40]]
+    assert plan_within(plan, [0, 9, 0, 31]) == plan[:3]
+    assert plan_within(plan, [9, 1, 31, 40]) == plan[3:]
+    # A range that is no run of the plan's chunks (the plan changed?) is read as one chunk, never skipped.
+    assert plan_within(plan, [3, 4, 10, 30]) == [[3, 4, 10, 30]]
+    assert plan_within([], [0, 10, 0, 40]) == [[0, 10, 0, 40]]
