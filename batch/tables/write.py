@@ -1,12 +1,13 @@
 """Output parts and their assembly.
 
 Parts are written in a form that assembles cheaply: CSV without a header and JSON Lines are
-concatenated byte for byte; Parquet outputs travel as Arrow IPC streams (no encoding work) and are
-encoded once, part by part, into the output file's row groups. Errors are JSON Lines in every case.
+concatenated byte for byte; Parquet parts are encoded by their chunks, on every worker side by side, and
+joined row group by row group without decoding (parquet_join.py). Errors are JSON Lines in every case.
 """
 
 import csv
 import io
+import logging
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
@@ -18,10 +19,13 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
+from batch.tables.parquet_join import MAGIC, NotJoinable, join_parquet
 from batch.tables.read import Problem
 
+logger = logging.getLogger(__name__)
+
 EXTENSIONS = {"parquet": "parquet", "csv": "csv", "jsonl": "jsonl"}
-PART_EXTENSIONS = {"parquet": "arrows", "csv": "csv", "jsonl": "jsonl"}
+PART_EXTENSIONS = EXTENSIONS
 MEDIA_TYPES = {"parquet": "application/vnd.apache.parquet", "csv": "text/csv", "jsonl": "application/x-ndjson"}
 
 
@@ -64,9 +68,8 @@ class PartWriter:
 
     def __init__(self, fmt: str, path: Path) -> None:
         self.fmt, self.path, self.rows, self.columns = fmt, path, 0, []
-        self._file: BinaryIO = path.open("wb")
-        self._ipc: pa.ipc.RecordBatchStreamWriter | None = None
-        self._schema: pa.Schema | None = None
+        self._file: BinaryIO = io.BytesIO() if fmt == "parquet" else path.open("wb")  # Parquet: arrow's own file
+        self._parquet: pq.ParquetWriter | None = None
 
     def write(self, table: pa.Table) -> None:
         if not table.num_rows:
@@ -74,19 +77,20 @@ class PartWriter:
         if not self.columns:
             self.columns = table.column_names
         self.rows += table.num_rows
-        if self.fmt == "parquet":
-            if self._ipc is None:
-                self._schema = table.schema
-                self._ipc = pa.ipc.new_stream(self._file, table.schema)
-            self._ipc.write_table(table.cast(self._schema) if table.schema != self._schema else table)
+        if self.fmt == "parquet":  # a row group per batch
+            if self._parquet is None:
+                self._parquet = parquet_writer(self.path, table.schema)
+            schema = self._parquet.schema
+            self._parquet.write_table(table.cast(schema) if table.schema != schema else table,
+                                      row_group_size=len(table))
         elif self.fmt == "csv":
             pcsv.write_csv(table, self._file, pcsv.WriteOptions(include_header=False))
         else:
             self._file.write(b"".join(orjson.dumps(record) + b"\n" for record in table.to_pylist()))
 
     def close(self) -> None:
-        if self._ipc is not None:
-            self._ipc.close()
+        if self._parquet is not None:
+            self._parquet.close()
         self._file.close()
 
 
@@ -133,16 +137,39 @@ def parquet_writer(target: Path, schema: pa.Schema) -> pq.ParquetWriter:
 
 
 def _assemble_parquet(parts: list[Path], target: Path) -> None:
+    if not parts:  # no valid row at all: a file with no rows, still a Parquet file
+        pq.write_table(pa.table({"row": pa.array([], pa.int64())}), target)
+        return
+    try:
+        with target.open("wb") as out:
+            join_parquet(parts, out)
+        return
+    except NotJoinable as exc:  # parts of another schema (or of an older release): encoded again
+        logger.info("output parts are encoded again: %s", exc)
+    _encode_parquet(parts, target)
+
+
+def _encode_parquet(parts: list[Path], target: Path) -> None:
+    """Each part decoded and encoded into the output, cast to the first part's schema; memory stays at
+    one row group."""
     writer: pq.ParquetWriter | None = None
     try:
         for part in parts:
-            with pa.memory_map(str(part)) as source:
-                table = pa.ipc.open_stream(source).read_all()
-            if writer is None:
-                writer = parquet_writer(target, table.schema)
-            writer.write_table(table.cast(writer.schema) if table.schema != writer.schema else table)
+            for batch in _part_batches(part):
+                if writer is None:
+                    writer = parquet_writer(target, batch.schema)
+                table = pa.Table.from_batches([batch])
+                writer.write_table(table.cast(writer.schema) if table.schema != writer.schema else table)
     finally:
         if writer is not None:
             writer.close()
-    if writer is None:  # no valid row at all: a file with no rows, still a Parquet file
-        pq.write_table(pa.table({"row": pa.array([], pa.int64())}), target)
+
+
+def _part_batches(part: Path) -> Iterable[pa.RecordBatch]:
+    with part.open("rb") as handle:
+        parquet = handle.read(4) == MAGIC
+    if parquet:
+        yield from pq.ParquetFile(part).iter_batches(batch_size=1 << 20)
+        return
+    with pa.memory_map(str(part)) as source:  # an Arrow IPC stream: parts of releases before 2026-12
+        yield from pa.ipc.open_stream(source)

@@ -1,6 +1,7 @@
 """job_chunk_run, as a worker's task runs it: one chunk in, one part out, exactly once."""
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from django.utils import timezone
 
@@ -17,8 +18,7 @@ from registry.models import AuditEvent
 
 
 def part(chunk: BatchChunk) -> pa.Table:
-    with pa.memory_map(str(local_copy(chunk.part_key, chunk.part_sha256))) as source:
-        return pa.ipc.open_stream(source).read_all()
+    return pq.read_table(local_copy(chunk.part_key, chunk.part_sha256))
 
 
 @pytest.fixture
