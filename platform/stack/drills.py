@@ -22,7 +22,9 @@ from drillkit import Stack, check, client, wait_for  # noqa: E402
 from topology import free_port  # noqa: E402
 
 # Short leases and a fast rollout tick, so a redelivery or a step happens within seconds (production: minutes).
+# Batch tasks of two 20-row chunks: the fault drills' jobs keep many tasks, each of them joining chunks.
 FAST = {"MODELYARD_ACCESS_TOKEN_MINUTES": "120", "MODELYARD_BATCH_CHUNK_ROWS": "20",
+        "MODELYARD_BATCH_CHUNKS_PER_TASK": "2",
         "MODELYARD_BATCH_LEASE_SECONDS": "4", "MODELYARD_BATCH_REQUEUE_SECONDS": "5",
         "MODELYARD_VALIDATION_LEASE_SECONDS": "4", "MODELYARD_ROLLOUT_TICK_SECONDS": "1",
         "MODELYARD_TOKEN_THROTTLE": "1000/min"}

@@ -91,7 +91,7 @@ def redis_restart(ctx) -> None:  # noqa: ANN001
             path = f"/api/v1/models/iris/rollouts/{rollout.json()['id']}"
             first = wait_for(lambda: _first_step(api, path), 120, "first step", every=0.5)
             check(first["kind"] == "advanced", f"the rollout never got its first step: {first}")
-            job_id = submit_job(api, "looper", "batch", 400, [800000.0] * 4)  # 20 chunks: Redis stops mid-job
+            job_id = submit_job(api, "looper", "batch", 400, [800000.0] * 4)  # 10 tasks: Redis stops mid-job
             done_before = wait_for(lambda: _chunks_done(stack, job_id), 60, "a first chunk done", every=0.05)
             down_at = time.time()
             stack.ctl("stop redis")
@@ -166,7 +166,7 @@ def report_outage(traffic: Traffic, server: str, down_at: float, up_at: float) -
 
 
 # --- drill: restart PostgreSQL during traffic and during a batch job --------------------------------
-BATCH_ROWS = 800  # 40 chunks of 20 rows (drills.FAST) at ~0.3 s each: the job outlasts the outage
+BATCH_ROWS = 800  # 20 tasks of 2 x 20 rows (drills.FAST) at ~0.6 s each: the job outlasts the outage
 
 
 def postgres_restart(ctx) -> None:  # noqa: ANN001
