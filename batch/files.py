@@ -48,9 +48,10 @@ class _LocalFile(File):
         return self.name
 
 
-def save_file(key: str, path: Path) -> str:
-    """Keep ``path`` under ``key``; returns its sha256. The local file is gone afterwards."""
-    digest = file_sha256(path)
+def save_file(key: str, path: Path, sha256: str | None = None) -> str:
+    """Keep ``path`` under ``key``; returns its sha256 (hashed here unless its writer hashed it as it
+    wrote). The local file is gone afterwards."""
+    digest = sha256 or file_sha256(path)
     with path.open("rb") as handle:
         artifact_save(key, _LocalFile(handle, name=str(path)))
     return digest

@@ -304,7 +304,8 @@ MODELYARD_RUNTIME_CACHE_BYTES = env_int(
 MODELYARD_BATCH_CHUNK_ROWS = env_int("MODELYARD_BATCH_CHUNK_ROWS", 65_536, minimum=1)
 # Planned chunks one task runs in a row (one claim, one part file, one progress step): a task's fixed cost
 # (broker, claim, commit, files) is paid once per this many chunks; fewer spread a job over more workers.
-MODELYARD_BATCH_CHUNKS_PER_TASK = env_int("MODELYARD_BATCH_CHUNKS_PER_TASK", 4, minimum=1)
+# 8 x 65,536 rows of 30 float64 features is ~128 MB of input per task, Spark's default split size.
+MODELYARD_BATCH_CHUNKS_PER_TASK = env_int("MODELYARD_BATCH_CHUNKS_PER_TASK", 8, minimum=1)
 # A chunk's worker renews its lease every third of this; a lease not renewed for this long is taken over.
 MODELYARD_BATCH_LEASE_SECONDS = env_int("MODELYARD_BATCH_LEASE_SECONDS", 30, minimum=2)
 # A chunk sent this long ago and not claimed (or whose lease ran out) is sent again by the sweep.

@@ -17,11 +17,11 @@ from django.conf import settings
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from batch import tasks
 from batch.files import discard, local_copy, part_key, save_file, scratch
 from batch.models import OPEN_STATUSES, BatchChunk, BatchJob, ChunkState, JobStatus
 from batch.selectors import job_totals
 from batch.services.failures import ChunkFailed, job_fail
+from batch.services.finalize import job_finalize
 from batch.services.lease import lease_until, new_owner, renewing
 from batch.services.plans import JobPlan, job_plan
 from batch.services.runtime import ArtifactChanged, RuntimeLoadError, runtime_for
@@ -121,7 +121,8 @@ def job_chunk_run(*, chunk_id: int) -> str:
 
 def _describe(exc: Exception) -> str:
     if type(exc).__name__ == "SoftTimeLimitExceeded":
-        return f"took longer than the chunk time limit ({settings.MODELYARD_BATCH_TASK_TIME_LIMIT} s)"
+        return (f"took longer than the task time limit ({settings.MODELYARD_BATCH_TASK_TIME_LIMIT} s); for a model "
+                "this slow, an operator lowers MODELYARD_BATCH_CHUNKS_PER_TASK")
     return f"internal error ({type(exc).__name__}); the worker log has the details"
 
 
@@ -247,7 +248,10 @@ def _commit(plan: JobPlan, chunk: Chunk, owner: str, result: ChunkResult) -> str
 
 
 def _next_step(plan: JobPlan, failures: bool = True) -> None:
-    """Counted after the commit, so the last chunk to commit always sees every other one done."""
+    """Counted after the commit, so the last chunk to commit always sees every other one done. That
+    delivery finalizes the job itself (no trip through the broker); if finalizing fails for a while
+    (storage away), the task's retry finds the chunk done and comes back here, and the sweep finalizes
+    any complete job that is still running."""
     remaining = BatchChunk.objects.filter(job_id=plan.id).exclude(state=ChunkState.DONE).exists()
     if not remaining or (failures and job_totals(plan.id)[1] > plan.max_error_rate * plan.rows_total):
-        tasks.job_finalize.delay(plan.id)
+        job_finalize(job_id=plan.id)

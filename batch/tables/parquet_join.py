@@ -9,7 +9,7 @@ schema or metadata, or that are encrypted, raise ``NotJoinable``: the caller enc
 """
 
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 MAGIC = b"PAR1"
 # Thrift compact protocol types
@@ -25,6 +25,10 @@ COLUMN_OFFSETS = (2, 4, 6)  # file_offset, offset_index_offset, column_index_off
 COLUMN_ENCRYPTION = (8, 9)
 META_OFFSETS = (9, 10, 11, 14)  # data, index, dictionary page; bloom filter
 MAX_ORDINAL = 2**15 - 1  # RowGroup.ordinal is an i16
+
+
+class Sink(Protocol):
+    def write(self, data: bytes, /) -> int: ...
 
 
 class NotJoinable(ValueError):
@@ -217,7 +221,7 @@ def _compatible(first: list[Field], other: list[Field]) -> None:
         raise NotJoinable("The part is encrypted")
 
 
-def join_parquet(parts: list[Path], out: BinaryIO) -> int:
+def join_parquet(parts: list[Path], out: Sink) -> int:
     """Write ``parts`` (in order) to ``out`` as one Parquet file; returns its row count. Raises
     ``NotJoinable`` before writing anything if the parts cannot be joined byte for byte."""
     handles = [path.open("rb") for path in parts]
@@ -246,7 +250,7 @@ def join_parquet(parts: list[Path], out: BinaryIO) -> int:
     return rows
 
 
-def _copy(source: BinaryIO, out: BinaryIO, count: int) -> int:
+def _copy(source: BinaryIO, out: Sink, count: int) -> int:
     left = count
     while left:
         block = source.read(min(left, 8 * 1024 * 1024))

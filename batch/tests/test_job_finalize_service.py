@@ -1,5 +1,6 @@
 """job_finalize: committed parts in chunk order become one output and one errors file, once."""
 
+import hashlib
 import io
 
 import orjson
@@ -16,10 +17,13 @@ from registry.models import AuditEvent
 
 
 def run_backwards(job):
-    """Chunks commit in any order on real workers; here the last one first."""
+    """Chunks commit in any order on real workers; here the last one first. The delivery that commits
+    the last chunk finalizes the job; a finalize after it finds nothing to do."""
     for chunk_id in BatchChunk.objects.filter(job=job).order_by("-index").values_list("id", flat=True):
         assert services.job_chunk_run(chunk_id=chunk_id) == "done"
-    return services.job_finalize(job_id=job.id)
+    assert services.job_finalize(job_id=job.id) == "nothing to do"
+    job.refresh_from_db()
+    return job.status
 
 
 def read_output(job) -> list[int]:
@@ -43,7 +47,11 @@ def test_parts_are_assembled_in_input_order_whatever_order_they_committed_in(rea
     job.refresh_from_db()
     assert (job.status, job.rows_done, job.rows_failed, job.status_message) == ("succeeded", 45, 0, "")
     assert read_output(job) == list(range(1, 46))
-    assert job.errors_size == 0 and job.output_size == local_copy(job.output_key, job.output_sha256).stat().st_size
+    output = local_copy(job.output_key, job.output_sha256).read_bytes()
+    assert job.errors_size == 0 and job.output_size == len(output)
+    assert job.output_sha256 == hashlib.sha256(output).hexdigest()  # hashed as it was written
+    errors = local_copy(job.errors_key, job.errors_sha256).read_bytes()
+    assert job.errors_sha256 == hashlib.sha256(errors).hexdigest()
     assert not [p for p in stored_files(artifact_root) if "parts" in p.parts]
     event = AuditEvent.objects.get(action="batch_job.succeeded")
     assert event.actor is None and event.after["rows_done"] == 45
@@ -95,7 +103,8 @@ def test_within_max_error_rate_the_job_succeeds_and_says_how_many_were_refused(r
 
 def test_once_the_rate_cannot_be_met_the_job_fails_without_waiting_for_the_rest(ready_iris, owner, small_chunks):
     job = submit(owner, ready_iris.model, bad_csv(30, [4]), id_column="id")
-    services.job_chunk_run(chunk_id=BatchChunk.objects.get(job=job, index=0).id)
-    assert services.job_finalize(job_id=job.id) == "failed"
+    services.job_chunk_run(chunk_id=BatchChunk.objects.get(job=job, index=0).id)  # finalizes: failed
+    job.refresh_from_db()
+    assert job.status == "failed" and job.rows_failed == 1
     later = BatchChunk.objects.get(job=job, index=1)
     assert services.job_chunk_run(chunk_id=later.id) == "job failed"

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from batch import services
 from batch.models import BatchChunk, BatchJob, ChunkState
+from batch.services import chunks
 from batch.tests.conftest import csv_bytes, iris_like, submit
 from registry.models import AuditEvent
 
@@ -35,9 +36,22 @@ def test_only_chunks_sent_long_ago_and_not_taken_or_held_by_a_dead_worker_are_se
     assert services.jobs_sweep()["requeued"] == 0  # sent again, not again at every sweep
 
 
-def test_a_complete_job_that_was_never_finalized_is(job, run):
+class Died(BaseException):
+    """The worker process ending between a chunk's commit and the finalize it would have run."""
+
+
+def test_a_complete_job_that_was_never_finalized_is(job, run, monkeypatch):
+    def dies(**_: object) -> None:
+        raise Died
+
+    monkeypatch.setattr(chunks, "job_finalize", dies)
     for chunk_id in BatchChunk.objects.filter(job=job).values_list("id", flat=True):
-        services.job_chunk_run(chunk_id=chunk_id)  # the finalize message was lost with the broker
+        try:
+            services.job_chunk_run(chunk_id=chunk_id)
+        except Died:
+            pass
+    monkeypatch.undo()
+    assert BatchChunk.objects.filter(job=job).exclude(state=ChunkState.DONE).count() == 0
     assert services.jobs_sweep()["finalize"] == 1
     BatchJob.objects.filter(pk=job.pk).update(finalize_owner="w:1:x", finalize_expires_at=ago(-30))
     assert services.jobs_sweep()["finalize"] == 0  # a finalize step holds it

@@ -1,5 +1,6 @@
 """Parquet parts joined byte for byte (batch/tables/parquet_join.py), checked by pyarrow reading the result."""
 
+import hashlib
 import io
 from pathlib import Path
 
@@ -103,7 +104,7 @@ def test_assembly_encodes_parts_it_cannot_join(tmp_path):
     with pa.OSFile(str(third), "wb") as sink, pa.ipc.new_stream(sink, other.schema) as stream:
         stream.write_table(part_table(7, 2, 2))
     target = tmp_path / "out.parquet"
-    assemble("parquet", [first, second, third], [], target)
+    assert assemble("parquet", [first, second, third], [], target) == hashlib.sha256(target.read_bytes()).hexdigest()
     table = pq.read_table(target)
     assert table.column("row").to_pylist() == list(range(1, 10))
     assert table.schema.field("probability").type == pa.float32()
