@@ -1,9 +1,9 @@
 """Batch prediction jobs: an input file scored by one model version, chunk by chunk, on workers.
 
 An input is planned once, when it is registered: the plan splits it into chunks (byte ranges of a
-text file, runs of Parquet row groups). A job copies the plan into one ``BatchChunk`` row per chunk;
-each chunk is claimed, computed and committed on its own row, so chunks never wait on one another's
-locks and the job's progress is the sum of its chunk rows.
+text file, runs of Parquet row groups). A job joins them into one ``BatchChunk`` row per task of
+MODELYARD_BATCH_CHUNKS_PER_TASK consecutive chunks; each row is claimed, computed and committed on its
+own, so tasks never wait on one another's locks and the job's progress is the sum of its rows.
 """
 
 import uuid

@@ -6,8 +6,9 @@ from celery import Celery, signals
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 # pyarrow's allocator (mimalloc) hands freed pages back to the system 10 ms after they are freed, so each
 # batch task faulted its buffers in again, and two workers doing so at once slowed each other: 20-30 % of a
-# million-row Parquet job (docs/batch.md). Ten seconds keeps them from one task of a job to the next; an
-# idle worker still gives them back. Read by mimalloc when it first needs it, so set before any allocation.
+# million-row Parquet job (docs/batch.md). Ten seconds keeps them from one task of a job to the next. The
+# cost: mimalloc purges only when it next allocates, so an idle worker keeps up to its peak (its peak RSS
+# is the same either way). Read when pyarrow loads its library; config is imported before anything else.
 os.environ.setdefault("MIMALLOC_PURGE_DELAY", "10000")
 
 app = Celery("modelyard")

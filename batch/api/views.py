@@ -89,7 +89,8 @@ class JobCancelView(ApiView):
 
     @extend_schema(request=None, responses={200: BatchJobSerializer})
     def post(self, request: Request, job_id: str) -> Response:
-        """Stops the job at the next chunk boundary and removes its parts; 409 once it has finished."""
+        """Stops the job at the next chunk boundary (a running task looks once a second) and removes its
+        parts; 409 once it has finished."""
         job = job_get_for_user(user=request.user, job_id=job_id, role=Role.PREDICTOR)
         services.job_cancel(actor=request.user, job=job, ip=client_ip(request))
         return Response(BatchJobSerializer(job_get_for_user(user=request.user, job_id=job_id)).data)

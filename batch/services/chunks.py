@@ -9,6 +9,7 @@ handful of statements on its own row; what a job's chunks share is read once per
 """
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -42,6 +43,26 @@ logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
 _FIELDS = ("id", "job_id", "index", "row_start", "rows", "start", "end", "state", "attempts", "lease_expires_at",
            "job__status")
+
+
+# A running task looks at its job's status this often: a cancel stops it within about this long and a chunk.
+LOOK_SECONDS = 1.0
+
+
+class JobStopped(Exception):
+    """The job was cancelled (or failed) while one of its tasks ran."""
+
+
+class _Watch:
+    def __init__(self, job_id: int) -> None:
+        self.job_id, self.next = job_id, time.monotonic() + LOOK_SECONDS
+
+    def check(self) -> None:
+        if time.monotonic() < self.next:
+            return
+        if not BatchJob.objects.filter(pk=self.job_id, status__in=OPEN_STATUSES).exists():
+            raise JobStopped
+        self.next = time.monotonic() + LOOK_SECONDS
 
 
 class ChunkBusy(Exception):
@@ -108,6 +129,9 @@ def job_chunk_run(*, chunk_id: int) -> str:
     except ChunkFailed as exc:
         job_fail(job_id=chunk.job_id, message=f"{chunk.label}: {exc}")
         return "failed"
+    except JobStopped:  # its parts were local files still, and are gone
+        _release(chunk.id, owner)
+        return "job stopped"
     except Exception as exc:
         if _transient(exc):  # storage or database briefly away: the task retries, this was no attempt
             logger.warning("%s of job %s: %r; the task retries", chunk.label, plan.uuid, exc, exc_info=True)
@@ -187,10 +211,12 @@ def _compute(plan: JobPlan, chunk: Chunk) -> ChunkResult:
                                                                       chunk.end])]
     result, problems, ids = ChunkResult(), [], {} if layout.id_column else None
     extension = PART_EXTENSIONS[plan.output_format]
+    watch = _Watch(plan.id)
     with scratch(f".{extension}") as part_path, scratch(".jsonl") as errors_path:
         writer = PartWriter(plan.output_format, part_path)
         try:
             for batch in read_chunk(plan.input_format, path, specs, layout, settings.MODELYARD_BATCH_CHUNK_ROWS):
+                watch.check()
                 checked = check_batch(batch, layout.features, plan.version.signature)
                 problems += checked.problems
                 if ids is not None:
@@ -254,4 +280,4 @@ def _next_step(plan: JobPlan, failures: bool = True) -> None:
     any complete job that is still running."""
     remaining = BatchChunk.objects.filter(job_id=plan.id).exclude(state=ChunkState.DONE).exists()
     if not remaining or (failures and job_totals(plan.id)[1] > plan.max_error_rate * plan.rows_total):
-        job_finalize(job_id=plan.id)
+        job_finalize(job_id=plan.id, inline=True)

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from batch import tasks
 from batch.files import discard, discard_folder, job_folder, local_copy, release_copy, result_key, save_file, scratch
 from batch.models import BatchChunk, BatchJob, ChunkState, JobStatus
 from batch.services.failures import job_fail
@@ -24,7 +25,9 @@ from registry.services.audit import audit_record
 logger = logging.getLogger(__name__)
 
 
-def job_finalize(*, job_id: int) -> str:
+def job_finalize(*, job_id: int, inline: bool = False) -> str:
+    """``inline``: run by the task that committed the last chunk, with what is left of that task's time
+    limit; past it, the job gets a finalize task of its own (the whole limit) instead of failing."""
     owner = _claim(job_id)
     if owner is None:
         return "nothing to do"
@@ -43,6 +46,11 @@ def job_finalize(*, job_id: int) -> str:
         _held(job_id, owner).update(finalize_owner="", finalize_expires_at=None)
         if isinstance(exc, OSError) and not isinstance(exc, FileNotFoundError):
             raise  # storage briefly away: the task retries
+        if inline and type(exc).__name__ == "SoftTimeLimitExceeded":
+            logger.warning("job %s: no time left to assemble the output in this task; a finalize task will",
+                           job.uuid)
+            tasks.job_finalize.delay(job_id)
+            return "finalize queued"
         logger.exception("job %s: assembling the output failed", job.uuid)
         job_fail(job_id=job_id, message=f"Assembling the output failed ({type(exc).__name__}); "
                                         "the worker log has the details")

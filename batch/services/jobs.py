@@ -127,7 +127,8 @@ def _enqueue(chunk_ids: list[int]) -> None:
 
 
 def job_cancel(*, actor: User, job: BatchJob, ip: str | None = None) -> BatchJob:
-    """Stops the job at the next chunk boundary: no chunk starts, a running one throws its part away."""
+    """Stops the job at the next chunk boundary: no task starts, a running one stops between chunks (it
+    looks at most once a second) or throws its part away."""
     with transaction.atomic():  # the write comes first: SQLite takes its write lock before any read
         changed = BatchJob.objects.filter(pk=job.pk, status__in=OPEN_STATUSES).update(
             status=JobStatus.CANCELLED, finished_at=timezone.now(), **done_sums(),

@@ -21,7 +21,9 @@ FILE_SCHEMA, FILE_NUM_ROWS, FILE_ROW_GROUPS, FILE_KEY_VALUES = 2, 3, 4, 5
 FILE_ENCRYPTION = (8, 9)
 GROUP_COLUMNS, GROUP_FILE_OFFSET, GROUP_ORDINAL = 1, 5, 7
 COLUMN_FILE_PATH, COLUMN_META = 1, 3
-COLUMN_OFFSETS = (2, 4, 6)  # file_offset, offset_index_offset, column_index_offset
+COLUMN_OFFSETS = (2, 6)  # file_offset, column_index_offset (a column index holds no offsets itself)
+# An offset index lists its pages' absolute offsets outside the footer: parts with one are encoded again.
+COLUMN_OFFSET_INDEX = 4
 COLUMN_ENCRYPTION = (8, 9)
 META_OFFSETS = (9, 10, 11, 14)  # data, index, dictionary page; bloom filter
 MAX_ORDINAL = 2**15 - 1  # RowGroup.ordinal is an i16
@@ -156,7 +158,10 @@ class _Writer:
 
 
 def decode_footer(data: bytes) -> list[Field]:
-    return _Reader(data).struct()
+    try:
+        return _Reader(data).struct()
+    except (IndexError, RecursionError) as exc:
+        raise NotJoinable("The footer cannot be read") from exc
 
 
 def encode_footer(fields: list[Field]) -> bytes:
@@ -172,11 +177,13 @@ def _field(fields: list[Field], number: int) -> Field | None:
 def read_footer(handle: BinaryIO) -> tuple[int, list[Field]]:
     """(where the footer starts, the footer) of an open Parquet file."""
     size = handle.seek(0, 2)
+    if size < 12:
+        raise NotJoinable("Not a plain Parquet file")
     handle.seek(0)
     head = handle.read(4)
     handle.seek(size - 8)
     tail = handle.read(8)
-    if size < 12 or head != MAGIC or tail[4:] != MAGIC:
+    if head != MAGIC or tail[4:] != MAGIC:
         raise NotJoinable("Not a plain Parquet file")
     length = int.from_bytes(tail[:4], "little")
     start = size - 8 - length
@@ -205,6 +212,8 @@ def _move_column(column: list[Field], shift: int) -> None:
         number = field[0]
         if number == COLUMN_FILE_PATH or number in COLUMN_ENCRYPTION:
             raise NotJoinable("A column chunk lives in another file or is encrypted")
+        if number == COLUMN_OFFSET_INDEX:
+            raise NotJoinable("A column chunk has a page index")
         if number in COLUMN_OFFSETS and field[2] > 0:
             field[2] += shift
         elif number == COLUMN_META:
@@ -228,18 +237,18 @@ def join_parquet(parts: list[Path], out: Sink) -> int:
     try:
         footers = [read_footer(handle) for handle in handles]
         first = footers[0][1]
-        for _, footer in footers:
+        groups, rows, shift = [], 0, 0
+        for end, footer in footers:
             _compatible(first, footer)
-        out.write(MAGIC)
-        offset, groups, rows = 4, [], 0
-        for handle, (end, footer) in zip(handles, footers, strict=True):
-            shift = offset - 4
-            handle.seek(4)
-            offset += _copy(handle, out, end - 4)
             for group in (_field(footer, FILE_ROW_GROUPS) or [FILE_ROW_GROUPS, LIST, [STRUCT, []]])[2][1]:
                 _move_group(group, shift, len(groups))
                 groups.append(group)
-            rows += (_field(footer, FILE_NUM_ROWS) or [0, I64, 0])[2]
+            rows += (_field(footer, FILE_NUM_ROWS) or [FILE_NUM_ROWS, I64, 0])[2]
+            shift += end - 4  # the part's row groups, without its leading magic, follow the one before
+        out.write(MAGIC)
+        for handle, (end, _) in zip(handles, footers, strict=True):
+            handle.seek(4)
+            _copy(handle, out, end - 4)
     finally:
         for handle in handles:
             handle.close()

@@ -7,10 +7,12 @@ import orjson
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 import pytest
+from celery.exceptions import SoftTimeLimitExceeded
 
-from batch import services
+from batch import services, tasks
 from batch.files import local_copy
 from batch.models import BatchChunk
+from batch.services import finalize
 from batch.tests.conftest import csv_bytes, iris_like, jsonl_bytes, parquet_bytes, submit
 from conftest import stored_files
 from registry.models import AuditEvent
@@ -108,3 +110,44 @@ def test_once_the_rate_cannot_be_met_the_job_fails_without_waiting_for_the_rest(
     assert job.status == "failed" and job.rows_failed == 1
     later = BatchChunk.objects.get(job=job, index=1)
     assert services.job_chunk_run(chunk_id=later.id) == "job failed"
+
+
+def test_a_finalize_that_runs_out_of_a_chunk_tasks_time_hands_over_to_a_finalize_task(ready_iris, owner,
+                                                                                      small_chunks, monkeypatch):
+    """The last chunk's task finalizes with what is left of its own time limit; past it the job is not
+    failed but given a finalize task of its own. That task, out of time itself, fails the job."""
+    job = submit(owner, ready_iris.model, csv_bytes(iris_like(12)), id_column="id")
+    sent: list[int] = []
+    monkeypatch.setattr(tasks.job_finalize, "delay", sent.append)
+
+    def out_of_time(*_: object, **__: object) -> None:
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(finalize, "_files", out_of_time)
+    for chunk_id in BatchChunk.objects.filter(job=job).order_by("index").values_list("id", flat=True):
+        assert services.job_chunk_run(chunk_id=chunk_id) == "done"
+    job.refresh_from_db()
+    assert (job.status, job.finalize_owner, sent) == ("running", "", [job.id])
+    assert services.job_finalize(job_id=job.id) == "failed"  # the finalize task: the whole limit was not enough
+    job.refresh_from_db()
+    assert job.status == "failed" and "SoftTimeLimitExceeded" in job.status_message
+
+
+def test_the_finalize_task_assembles_what_the_chunk_task_had_no_time_for(ready_iris, owner, small_chunks,
+                                                                        monkeypatch):
+    job = submit(owner, ready_iris.model, csv_bytes(iris_like(12)), id_column="id")
+    sent: list[int] = []
+    monkeypatch.setattr(tasks.job_finalize, "delay", sent.append)
+    real = finalize._files
+
+    def out_of_time_once(*args: object, **kwargs: object) -> dict:
+        monkeypatch.setattr(finalize, "_files", real)
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(finalize, "_files", out_of_time_once)
+    for chunk_id in BatchChunk.objects.filter(job=job).values_list("id", flat=True):
+        services.job_chunk_run(chunk_id=chunk_id)
+    assert sent == [job.id]
+    assert services.job_finalize(job_id=job.id) == "succeeded"
+    job.refresh_from_db()
+    assert read_output(job) == list(range(1, 13))

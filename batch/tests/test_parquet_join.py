@@ -65,12 +65,29 @@ def test_joined_parts_read_back_as_the_concatenated_tables(tmp_path, sizes):
         start += group.num_rows
 
 
-def test_page_indexes_and_statistics_move_with_their_row_groups(tmp_path):
-    parts, expected = parts_of(tmp_path, [[50, 50], [30], [20, 10]], write_page_index=True, use_dictionary=["label"])
+def test_statistics_move_with_their_row_groups(tmp_path):
+    parts, expected = parts_of(tmp_path, [[50, 50], [30], [20, 10]], use_dictionary=["label"])
     target = joined(tmp_path, parts)
     assert pq.read_table(target).equals(expected)
     # Filters use the statistics of each row group: rows 101-130 are the second part's only row group.
     assert pq.read_table(target, filters=[("row", ">", 100), ("row", "<=", 130)]).equals(expected.slice(100, 30))
+
+
+def test_parts_with_a_page_index_are_encoded_again(tmp_path):
+    """An offset index holds absolute page offsets outside the footer, which a join does not move."""
+    parts, expected = parts_of(tmp_path, [[50, 50], [30]], write_page_index=True)
+    with pytest.raises(NotJoinable, match="page index"):
+        join_parquet(parts, io.BytesIO())
+    target = tmp_path / "out.parquet"
+    assemble("parquet", parts, [], target)
+    assert pq.read_table(target).equals(expected)
+
+
+def test_a_footer_that_cannot_be_read_is_not_joinable(tmp_path):
+    path = tmp_path / "x.parquet"
+    path.write_bytes(b"PAR1" + b"\x19\x2c" + (2).to_bytes(4, "little") + b"PAR1")  # a list cut short
+    with pytest.raises(NotJoinable), path.open("rb") as handle:
+        read_footer(handle)
 
 
 def test_the_footer_codec_writes_back_what_pyarrow_wrote(tmp_path):
@@ -84,6 +101,7 @@ def test_the_footer_codec_writes_back_what_pyarrow_wrote(tmp_path):
 
 
 def test_parts_of_another_schema_are_refused_before_anything_is_written(tmp_path):
+    """The last part differs: refused before the first part's bytes are copied."""
     first = write_part(tmp_path / "a.parquet", [part_table(0, 4, 0)])
     other = part_table(4, 4, 1)
     wider = other.set_column(3, "probability", other.column(3).cast(pa.float64()))
