@@ -15,13 +15,17 @@ from registry.permissions import User, require_role
 # Batch jobs hold predictions: reading them takes the role that may make predictions.
 READ_ROLE = Role.PREDICTOR
 _DONE = Q(chunks__state=ChunkState.DONE)
+# Progress counts the rows of finished tasks and what running ones wrote so far (at most a second old;
+# a task that dies takes its part back: a claim starts its row from zero).
+_STARTED = (ChunkState.DONE, ChunkState.RUNNING)
+_COUNTED = Q(chunks__state__in=_STARTED)
 
 
 def _with_progress(jobs: QuerySet[BatchJob]) -> QuerySet[BatchJob]:
-    """Each job with its finished chunks summed: one grouped query for a whole page."""
+    """Each job with its tasks' rows summed: one grouped query for a whole page."""
     return jobs.select_related("team", "model", "version", "input", "created_by").annotate(
-        chunk_rows_ok=Coalesce(Sum("chunks__rows_ok", filter=_DONE), 0),
-        chunk_rows_failed=Coalesce(Sum("chunks__rows_failed", filter=_DONE), 0),
+        chunk_rows_ok=Coalesce(Sum("chunks__rows_ok", filter=_COUNTED), 0),
+        chunk_rows_failed=Coalesce(Sum("chunks__rows_failed", filter=_COUNTED), 0),
         chunks_done=Count("chunks", filter=_DONE), chunks_total=Count("chunks"))
 
 
@@ -48,9 +52,11 @@ def job_get_for_user(*, user: User, job_id: uuid.UUID | str, role: str = READ_RO
     return job
 
 
-def job_totals(job_id: int) -> tuple[int, int]:
-    """Rows written and rows refused so far, summed over the job's finished chunks."""
-    sums = BatchChunk.objects.filter(job_id=job_id, state=ChunkState.DONE).aggregate(
+def job_totals(job_id: int, *, running: bool = False) -> tuple[int, int]:
+    """Rows written and rows refused so far, summed over the job's finished chunks (``running``: and
+    what its running tasks wrote so far, for progress)."""
+    states = _STARTED if running else (ChunkState.DONE,)
+    sums = BatchChunk.objects.filter(job_id=job_id, state__in=states).aggregate(
         ok=Sum("rows_ok"), failed=Sum("rows_failed"))
     return sums["ok"] or 0, sums["failed"] or 0
 
@@ -73,12 +79,12 @@ class Progress:
 
 
 def job_progress(job: BatchJob) -> Progress:
-    """From the finished chunks while the job runs, from the job row once it has finished."""
+    """From the tasks' rows while the job runs, from the job row once it has finished."""
     if job.status in OPEN_STATUSES:
         done = getattr(job, "chunk_rows_ok", None)
         failed = getattr(job, "chunk_rows_failed", None)
         if done is None or failed is None:
-            done, failed = job_totals(job.pk)
+            done, failed = job_totals(job.pk, running=True)
     else:
         done, failed = job.rows_done, job.rows_failed
     processed = done + failed

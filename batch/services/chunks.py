@@ -45,22 +45,25 @@ _FIELDS = ("id", "job_id", "index", "row_start", "rows", "start", "end", "state"
            "job__status")
 
 
-# A running task looks at its job's status this often: a cancel stops it within about this long and a chunk.
+# A running task writes its progress to its own row this often, in the statement that also finds out
+# whether its job was cancelled (or failed) or its claim went to another delivery: a cancel stops it
+# within about this long and a chunk, and the progress bar moves while a long task runs.
 LOOK_SECONDS = 1.0
 
 
 class JobStopped(Exception):
-    """The job was cancelled (or failed) while one of its tasks ran."""
+    """The job was cancelled or failed, or the lease was taken over, while one of its tasks ran."""
 
 
 class _Watch:
-    def __init__(self, job_id: int) -> None:
-        self.job_id, self.next = job_id, time.monotonic() + LOOK_SECONDS
+    def __init__(self, chunk_id: int, owner: str) -> None:
+        self.chunk_id, self.owner, self.next = chunk_id, owner, time.monotonic() + LOOK_SECONDS
 
-    def check(self) -> None:
+    def check(self, rows_ok: int, rows_failed: int) -> None:
         if time.monotonic() < self.next:
             return
-        if not BatchJob.objects.filter(pk=self.job_id, status__in=OPEN_STATUSES).exists():
+        job_open = Exists(BatchJob.objects.filter(pk=OuterRef("job_id"), status__in=OPEN_STATUSES))
+        if not _held(self.chunk_id, self.owner).filter(job_open).update(rows_ok=rows_ok, rows_failed=rows_failed):
             raise JobStopped
         self.next = time.monotonic() + LOOK_SECONDS
 
@@ -125,7 +128,7 @@ def job_chunk_run(*, chunk_id: int) -> str:
     plan = job_plan(chunk.job_id)
     try:
         with renewing(lambda: _held(chunk.id, owner).update(lease_expires_at=lease_until()), f"chunk-{chunk.id}"):
-            result = _compute(plan, chunk)
+            result = _compute(plan, chunk, _Watch(chunk.id, owner))
     except ChunkFailed as exc:
         job_fail(job_id=chunk.job_id, message=f"{chunk.label}: {exc}")
         return "failed"
@@ -166,7 +169,8 @@ def _claim(chunk: Chunk) -> str | None:
     now, owner = timezone.now(), new_owner()
     claimable = Q(state=ChunkState.PENDING) | Q(state=ChunkState.RUNNING, lease_expires_at__lt=now)
     won = BatchChunk.objects.filter(claimable, pk=chunk.id).update(
-        state=ChunkState.RUNNING, lease_owner=owner, lease_expires_at=lease_until(), attempts=F("attempts") + 1)
+        state=ChunkState.RUNNING, lease_owner=owner, lease_expires_at=lease_until(), attempts=F("attempts") + 1,
+        rows_ok=0, rows_failed=0)  # the progress an earlier delivery wrote is redone
     if not won:
         latest = chunk_get(chunk.id)
         if latest and latest.state == ChunkState.RUNNING and latest.lease_expires_at:
@@ -185,7 +189,7 @@ def _held(chunk_id: int, owner: str) -> QuerySet[BatchChunk]:
 def _release(chunk_id: int, owner: str) -> None:
     try:
         _held(chunk_id, owner).update(state=ChunkState.PENDING, lease_owner="", lease_expires_at=None,
-                                      attempts=F("attempts") - 1)
+                                      attempts=F("attempts") - 1, rows_ok=0, rows_failed=0)
     except Exception:  # the database is the thing that is away: the lease runs out by itself
         logger.warning("chunk %s: could not release the lease", chunk_id, exc_info=True)
 
@@ -204,19 +208,18 @@ def _runtime(plan: JobPlan) -> Any:
         raise ChunkFailed(f"The file of version {plan.version.version} is not in artifact storage") from None
 
 
-def _compute(plan: JobPlan, chunk: Chunk) -> ChunkResult:
+def _compute(plan: JobPlan, chunk: Chunk, watch: _Watch) -> ChunkResult:
     runtime, layout = _runtime(plan), plan.layout
     path = local_copy(plan.input_key, plan.input_sha256)
     specs = [ChunkSpec(*piece) for piece in plan_within(plan.chunks, [chunk.row_start, chunk.rows, chunk.start,
                                                                       chunk.end])]
     result, problems, ids = ChunkResult(), [], {} if layout.id_column else None
     extension = PART_EXTENSIONS[plan.output_format]
-    watch = _Watch(plan.id)
     with scratch(f".{extension}") as part_path, scratch(".jsonl") as errors_path:
         writer = PartWriter(plan.output_format, part_path)
         try:
             for batch in read_chunk(plan.input_format, path, specs, layout, settings.MODELYARD_BATCH_CHUNK_ROWS):
-                watch.check()
+                watch.check(writer.rows, len(problems))
                 checked = check_batch(batch, layout.features, plan.version.signature)
                 problems += checked.problems
                 if ids is not None:

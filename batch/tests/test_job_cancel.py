@@ -43,7 +43,7 @@ def test_a_chunk_running_when_the_job_is_cancelled_throws_its_part_away(job, own
 
     chunk = chunks.chunk_get(BatchChunk.objects.get(job=job, index=1).id)
     owner_id, plan = chunks._claim(chunk), chunks.job_plan(job.id)
-    result = chunks._compute(plan, chunk)
+    result = chunks._compute(plan, chunk, chunks._Watch(chunk.id, owner_id))
     services.job_cancel(actor=owner, job=job)  # between the chunk's work and its commit
     assert chunks._commit(plan, chunk, owner_id, result) == "dropped"
     assert BatchChunk.objects.get(pk=chunk.id).state == ChunkState.RUNNING and not parts(artifact_root)

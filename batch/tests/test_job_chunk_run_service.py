@@ -8,6 +8,7 @@ from django.utils import timezone
 from batch import services
 from batch.files import local_copy
 from batch.models import BatchChunk, ChunkState
+from batch.selectors import job_get_for_user, job_progress, job_totals
 from batch.services.chunks import ChunkBusy
 from batch.tests.conftest import csv_bytes, iris_like, submit
 from conftest import stored_files
@@ -70,7 +71,7 @@ def test_a_delivery_that_lost_its_lease_throws_its_part_away(job, artifact_root)
 
     chunk = chunks.chunk_get(BatchChunk.objects.get(job=job, index=0).id)
     owner, plan = chunks._claim(chunk), chunks.job_plan(job.id)
-    result = chunks._compute(plan, chunk)  # the part is saved under a key of this delivery's own
+    result = chunks._compute(plan, chunk, chunks._Watch(chunk.id, owner))  # a part under this delivery's own key
     assert [p for p in stored_files(artifact_root) if "parts" in p.parts]
     BatchChunk.objects.filter(pk=chunk.id).update(lease_owner="thief:2:y")  # its lease went elsewhere
     assert chunks._commit(plan, chunk, owner, result) == "dropped"
@@ -104,3 +105,33 @@ def test_a_changed_model_file_fails_the_job_and_quarantines_the_version(job, rea
     ready_iris.refresh_from_db()
     assert job.status == "failed" and "no longer matches its sha256" in job.status_message
     assert ready_iris.status == "failed"
+
+
+def test_a_running_task_writes_its_progress_and_stops_once_its_job_is_cancelled(job, owner, monkeypatch):
+    from batch.services import chunks
+
+    monkeypatch.setattr(chunks, "LOOK_SECONDS", 0.0)  # every chunk looks (a second apart on a worker)
+    chunk = chunks.chunk_get(BatchChunk.objects.get(job=job, index=0).id)
+    watch = chunks._Watch(chunk.id, chunks._claim(chunk))
+    watch.check(7, 2)
+    progress = job_progress(job_get_for_user(user=owner, job_id=job.uuid))
+    assert (progress.rows_done, progress.rows_failed, progress.fraction) == (7, 2, 0.36)  # 9 of 25 rows
+    assert job_totals(job.id) == (0, 0)  # what decides max_error_rate and the job's totals: finished tasks
+    services.job_cancel(actor=owner, job=job)
+    with pytest.raises(chunks.JobStopped):
+        watch.check(8, 2)
+
+
+def test_a_task_whose_claim_went_elsewhere_stops_and_the_new_claim_counts_from_zero(job):
+    from batch.services import chunks
+
+    chunk = chunks.chunk_get(BatchChunk.objects.get(job=job, index=0).id)
+    watch = chunks._Watch(chunk.id, chunks._claim(chunk))
+    watch.next = 0.0
+    watch.check(5, 0)
+    BatchChunk.objects.filter(pk=chunk.id).update(lease_expires_at=timezone.now() - timezone.timedelta(seconds=1))
+    assert chunks._claim(chunks.chunk_get(chunk.id)) is not None  # another delivery takes the stale lease
+    assert BatchChunk.objects.get(pk=chunk.id).rows_ok == 0
+    watch.next = 0.0
+    with pytest.raises(chunks.JobStopped):
+        watch.check(6, 0)
