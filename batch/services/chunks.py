@@ -30,7 +30,7 @@ from batch.tables.check import check_batch
 from batch.tables.plan import plan_within
 from batch.tables.read import ChunkSpec, Problem, read_chunk
 from batch.tables.write import (
-    PART_EXTENSIONS,
+    EXTENSIONS,
     OutputShapeError,
     PartWriter,
     output_columns,
@@ -62,8 +62,7 @@ class _Watch:
     def check(self, rows_ok: int, rows_failed: int) -> None:
         if time.monotonic() < self.next:
             return
-        job_open = Exists(BatchJob.objects.filter(pk=OuterRef("job_id"), status__in=OPEN_STATUSES))
-        if not _held(self.chunk_id, self.owner).filter(job_open).update(rows_ok=rows_ok, rows_failed=rows_failed):
+        if not _held(self.chunk_id, self.owner).filter(_job_open()).update(rows_ok=rows_ok, rows_failed=rows_failed):
             raise JobStopped
         self.next = time.monotonic() + LOOK_SECONDS
 
@@ -186,6 +185,11 @@ def _held(chunk_id: int, owner: str) -> QuerySet[BatchChunk]:
     return BatchChunk.objects.filter(pk=chunk_id, state=ChunkState.RUNNING, lease_owner=owner)
 
 
+def _job_open() -> Exists:
+    """For a filter on chunk rows: their job is still queued or running."""
+    return Exists(BatchJob.objects.filter(pk=OuterRef("job_id"), status__in=OPEN_STATUSES))
+
+
 def _release(chunk_id: int, owner: str) -> None:
     try:
         _held(chunk_id, owner).update(state=ChunkState.PENDING, lease_owner="", lease_expires_at=None,
@@ -214,7 +218,7 @@ def _compute(plan: JobPlan, chunk: Chunk, watch: _Watch) -> ChunkResult:
     specs = [ChunkSpec(*piece) for piece in plan_within(plan.chunks, [chunk.row_start, chunk.rows, chunk.start,
                                                                       chunk.end])]
     result, problems, ids = ChunkResult(), [], {} if layout.id_column else None
-    extension = PART_EXTENSIONS[plan.output_format]
+    extension = EXTENSIONS[plan.output_format]
     with scratch(f".{extension}") as part_path, scratch(".jsonl") as errors_path:
         writer = PartWriter(plan.output_format, part_path)
         try:
@@ -263,8 +267,7 @@ def _predict(runtime: Any, inputs: Any) -> dict[str, Any]:
 
 def _commit(plan: JobPlan, chunk: Chunk, owner: str, result: ChunkResult) -> str:
     """One UPDATE: this delivery still holds the lease and the job is still open, or nothing changes."""
-    job_open = Exists(BatchJob.objects.filter(pk=OuterRef("job_id"), status__in=OPEN_STATUSES))
-    done = _held(chunk.id, owner).filter(job_open).update(
+    done = _held(chunk.id, owner).filter(_job_open()).update(
         state=ChunkState.DONE, lease_expires_at=None, part_key=result.part[0], part_sha256=result.part[1],
         errors_key=result.errors[0], errors_sha256=result.errors[1], rows_ok=result.rows_ok,
         rows_failed=result.rows_failed, output_columns=result.columns, finished_at=timezone.now())

@@ -19,7 +19,7 @@ from batch.files import discard, discard_folder, job_folder, local_copy, release
 from batch.models import BatchChunk, BatchJob, ChunkState, JobStatus
 from batch.services.failures import job_fail
 from batch.services.lease import lease_until, new_owner, renewing
-from batch.tables.write import EXTENSIONS, HashedFile, assemble, concatenate
+from batch.tables.write import EXTENSIONS, assemble
 from registry.services.audit import audit_record
 
 logger = logging.getLogger(__name__)
@@ -77,7 +77,7 @@ def _files(job: BatchJob, done: list[BatchChunk], *, with_output: bool) -> dict[
     files = {}
     errors = [(chunk.errors_key, chunk.errors_sha256) for chunk in done if chunk.errors_key]
     with scratch(".jsonl") as target:
-        digest = _from_parts(errors, lambda paths: _concatenated(paths, target))
+        digest = _from_parts(errors, lambda paths: assemble("jsonl", paths, [], target))
         files["errors"] = _keep(job, "errors", "jsonl", target, digest)
     if with_output:
         parts = [(chunk.part_key, chunk.part_sha256) for chunk in done if chunk.part_key]
@@ -89,8 +89,8 @@ def _files(job: BatchJob, done: list[BatchChunk], *, with_output: bool) -> dict[
     return files
 
 
-def _from_parts(parts: list[tuple[str, str]], build: Callable[[list[Path]], str]) -> str:
-    """``build`` makes the file from the parts' local copies and returns its sha256."""
+def _from_parts(parts: list[tuple[str, str]], build: Callable[[list[Path]], str | None]) -> str | None:
+    """``build`` makes the file from the parts' local copies and returns its sha256 if it hashed it."""
     paths = [local_copy(key, sha256) for key, sha256 in parts]
     try:
         return build(paths)
@@ -99,13 +99,7 @@ def _from_parts(parts: list[tuple[str, str]], build: Callable[[list[Path]], str]
             release_copy(path)
 
 
-def _concatenated(paths: list[Path], target: Path) -> str:
-    with HashedFile(target) as out:
-        concatenate(paths, out)
-    return out.hexdigest()
-
-
-def _keep(job: BatchJob, kind: str, extension: str, path: Path, sha256: str) -> tuple[str, str, int]:
+def _keep(job: BatchJob, kind: str, extension: str, path: Path, sha256: str | None) -> tuple[str, str, int]:
     size = path.stat().st_size
     key = result_key(job.uuid, kind, extension)
     return key, save_file(key, path, sha256), size

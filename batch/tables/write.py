@@ -26,7 +26,6 @@ from batch.tables.read import Problem
 logger = logging.getLogger(__name__)
 
 EXTENSIONS = {"parquet": "parquet", "csv": "csv", "jsonl": "jsonl"}
-PART_EXTENSIONS = EXTENSIONS
 MEDIA_TYPES = {"parquet": "application/vnd.apache.parquet", "csv": "text/csv", "jsonl": "application/x-ndjson"}
 
 
@@ -133,13 +132,9 @@ class HashedFile:
         return self._digest.hexdigest()
 
 
-def file_digest(path: Path) -> str:
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
-
-
-def assemble(fmt: str, parts: list[Path], columns: list[str], target: Path) -> str:
-    """Parts in the order given, into one output file; memory stays at one part. Returns its sha256."""
+def assemble(fmt: str, parts: list[Path], columns: list[str], target: Path) -> str | None:
+    """Parts in the order given, into one output file; memory stays at one part. Returns its sha256
+    when the file was hashed as it was written (None: whoever keeps it hashes it)."""
     if fmt == "parquet":
         return _assemble_parquet(parts, target)
     with HashedFile(target) as out:
@@ -149,7 +144,7 @@ def assemble(fmt: str, parts: list[Path], columns: list[str], target: Path) -> s
     return out.hexdigest()
 
 
-def concatenate(parts: list[Path], out: BinaryIO | HashedFile) -> None:
+def concatenate(parts: list[Path], out: HashedFile) -> None:
     for part in parts:
         with part.open("rb") as source:
             shutil.copyfileobj(source, out, 1024 * 1024)
@@ -165,10 +160,10 @@ def parquet_writer(target: Path, schema: pa.Schema) -> pq.ParquetWriter:
     return pq.ParquetWriter(target, schema, use_dictionary=repeating, column_encoding=deltas)
 
 
-def _assemble_parquet(parts: list[Path], target: Path) -> str:
+def _assemble_parquet(parts: list[Path], target: Path) -> str | None:
     if not parts:  # no valid row at all: a file with no rows, still a Parquet file
         pq.write_table(pa.table({"row": pa.array([], pa.int64())}), target)
-        return file_digest(target)
+        return None
     try:
         with HashedFile(target) as out:
             join_parquet(parts, out)
@@ -176,7 +171,7 @@ def _assemble_parquet(parts: list[Path], target: Path) -> str:
     except NotJoinable as exc:  # parts of another schema (or of an older release): encoded again
         logger.info("output parts are encoded again: %s", exc)
     _encode_parquet(parts, target)
-    return file_digest(target)
+    return None
 
 
 def _encode_parquet(parts: list[Path], target: Path) -> None:
