@@ -23,7 +23,7 @@ from batch.models import OPEN_STATUSES, BatchChunk, BatchJob, ChunkState, JobSta
 from batch.selectors import job_totals
 from batch.services.failures import ChunkFailed, job_fail
 from batch.services.finalize import job_finalize
-from batch.services.lease import lease_until, new_owner, renewing
+from batch.services.lease import lease_until, losable, losably, new_owner, renewing
 from batch.services.plans import JobPlan, job_plan
 from batch.services.runtime import ArtifactChanged, RuntimeLoadError, runtime_for
 from batch.tables.check import check_batch
@@ -62,7 +62,10 @@ class _Watch:
     def check(self, rows_ok: int, rows_failed: int) -> None:
         if time.monotonic() < self.next:
             return
-        if not _held(self.chunk_id, self.owner).filter(_job_open()).update(rows_ok=rows_ok, rows_failed=rows_failed):
+        with losable():
+            held = _held(self.chunk_id, self.owner).filter(_job_open())
+            still = held.update(rows_ok=rows_ok, rows_failed=rows_failed)
+        if not still:
             raise JobStopped
         self.next = time.monotonic() + LOOK_SECONDS
 
@@ -126,7 +129,8 @@ def job_chunk_run(*, chunk_id: int) -> str:
         return "failed"
     plan = job_plan(chunk.job_id)
     try:
-        with renewing(lambda: _held(chunk.id, owner).update(lease_expires_at=lease_until()), f"chunk-{chunk.id}"):
+        with renewing(losably(lambda: _held(chunk.id, owner).update(lease_expires_at=lease_until())),
+                      f"chunk-{chunk.id}"):
             result = _compute(plan, chunk, _Watch(chunk.id, owner))
     except ChunkFailed as exc:
         job_fail(job_id=chunk.job_id, message=f"{chunk.label}: {exc}")
@@ -167,17 +171,18 @@ def _claim(chunk: Chunk) -> str | None:
     the UPDATE on the chunk's own row, so two deliveries can never both win."""
     now, owner = timezone.now(), new_owner()
     claimable = Q(state=ChunkState.PENDING) | Q(state=ChunkState.RUNNING, lease_expires_at__lt=now)
-    won = BatchChunk.objects.filter(claimable, pk=chunk.id).update(
-        state=ChunkState.RUNNING, lease_owner=owner, lease_expires_at=lease_until(), attempts=F("attempts") + 1,
-        rows_ok=0, rows_failed=0)  # the progress an earlier delivery wrote is redone
+    with losable():
+        won = BatchChunk.objects.filter(claimable, pk=chunk.id).update(
+            state=ChunkState.RUNNING, lease_owner=owner, lease_expires_at=lease_until(), attempts=F("attempts") + 1,
+            rows_ok=0, rows_failed=0)  # the progress an earlier delivery wrote is redone
+        if won and chunk.job_status == JobStatus.QUEUED:
+            BatchJob.objects.filter(pk=chunk.job_id, status=JobStatus.QUEUED).update(status=JobStatus.RUNNING,
+                                                                                     started_at=now)
     if not won:
         latest = chunk_get(chunk.id)
         if latest and latest.state == ChunkState.RUNNING and latest.lease_expires_at:
             raise ChunkBusy(max(1.0, (latest.lease_expires_at - now).total_seconds() + 1))
         return None
-    if chunk.job_status == JobStatus.QUEUED:
-        BatchJob.objects.filter(pk=chunk.job_id, status=JobStatus.QUEUED).update(status=JobStatus.RUNNING,
-                                                                                 started_at=now)
     return owner
 
 
@@ -266,11 +271,14 @@ def _predict(runtime: Any, inputs: Any) -> dict[str, Any]:
 
 
 def _commit(plan: JobPlan, chunk: Chunk, owner: str, result: ChunkResult) -> str:
-    """One UPDATE: this delivery still holds the lease and the job is still open, or nothing changes."""
-    done = _held(chunk.id, owner).filter(_job_open()).update(
-        state=ChunkState.DONE, lease_expires_at=None, part_key=result.part[0], part_sha256=result.part[1],
-        errors_key=result.errors[0], errors_sha256=result.errors[1], rows_ok=result.rows_ok,
-        rows_failed=result.rows_failed, output_columns=result.columns, finished_at=timezone.now())
+    """One UPDATE: this delivery still holds the lease and the job is still open, or nothing changes.
+    Losable (lease.py): lost in a database crash, the chunk is run again and this part, never recorded
+    then, goes with the job's other leftovers when the job is finalized."""
+    with losable():
+        done = _held(chunk.id, owner).filter(_job_open()).update(
+            state=ChunkState.DONE, lease_expires_at=None, part_key=result.part[0], part_sha256=result.part[1],
+            errors_key=result.errors[0], errors_sha256=result.errors[1], rows_ok=result.rows_ok,
+            rows_failed=result.rows_failed, output_columns=result.columns, finished_at=timezone.now())
     if not done:  # the job stopped, or the lease went to another delivery: this part is not the one
         discard(result.part[0])
         discard(result.errors[0])

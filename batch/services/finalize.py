@@ -18,7 +18,7 @@ from batch import tasks
 from batch.files import discard, discard_folder, job_folder, local_copy, release_copy, result_key, save_file, scratch
 from batch.models import BatchChunk, BatchJob, ChunkState, JobStatus
 from batch.services.failures import job_fail
-from batch.services.lease import lease_until, new_owner, renewing
+from batch.services.lease import lease_until, losable, losably, new_owner, renewing
 from batch.tables.write import EXTENSIONS, assemble
 from registry.services.audit import audit_record
 
@@ -40,7 +40,8 @@ def job_finalize(*, job_id: int, inline: bool = False) -> str:
         _held(job_id, owner).update(finalize_owner="", finalize_expires_at=None)
         return "not ready"
     try:
-        with renewing(lambda: _held(job_id, owner).update(finalize_expires_at=lease_until()), f"finalize-{job_id}"):
+        with renewing(losably(lambda: _held(job_id, owner).update(finalize_expires_at=lease_until())),
+                      f"finalize-{job_id}"):
             files = _files(job, done, with_output=not too_many)
     except Exception as exc:
         _held(job_id, owner).update(finalize_owner="", finalize_expires_at=None)
@@ -59,12 +60,11 @@ def job_finalize(*, job_id: int, inline: bool = False) -> str:
 
 
 def _claim(job_id: int) -> str | None:
-    if BatchJob.objects.filter(pk=job_id).values_list("status", flat=True).first() != JobStatus.RUNNING:
-        return None
     owner, now = new_owner(), timezone.now()
     free = Q(finalize_owner="") | Q(finalize_expires_at__lt=now)
-    won = BatchJob.objects.filter(free, pk=job_id, status=JobStatus.RUNNING).update(
-        finalize_owner=owner, finalize_expires_at=lease_until())
+    with losable():
+        won = BatchJob.objects.filter(free, pk=job_id, status=JobStatus.RUNNING).update(
+            finalize_owner=owner, finalize_expires_at=lease_until())
     return owner if won else None
 
 

@@ -135,3 +135,32 @@ def test_a_task_whose_claim_went_elsewhere_stops_and_the_new_claim_counts_from_z
     watch.next = 0.0
     with pytest.raises(chunks.JobStopped):
         watch.check(6, 0)
+
+
+def test_a_claim_lost_in_a_database_crash_drops_the_part_and_the_chunk_runs_again(job, artifact_root):
+    from batch.services import chunks
+
+    chunk = chunks.chunk_get(BatchChunk.objects.get(job=job, index=0).id)
+    owner, plan = chunks._claim(chunk), chunks.job_plan(job.id)
+    result = chunks._compute(plan, chunk, chunks._Watch(chunk.id, owner))
+    # The claim was committed without waiting for the disk (lease.losable) and the crash lost it.
+    BatchChunk.objects.filter(pk=chunk.id).update(state=ChunkState.PENDING, lease_owner="", lease_expires_at=None,
+                                                  attempts=0)
+    assert chunks._commit(plan, chunk, owner, result) == "dropped"
+    assert not [p for p in stored_files(artifact_root) if "parts" in p.parts]
+    assert services.job_chunk_run(chunk_id=chunk.id) == "done"
+
+
+def test_a_chunk_commit_lost_in_a_database_crash_is_redone_and_its_part_cleaned_up(job, artifact_root, run):
+    first = BatchChunk.objects.get(job=job, index=0)
+    assert services.job_chunk_run(chunk_id=first.id) == "done"
+    lost = BatchChunk.objects.get(pk=first.id).part_key
+    # The commit was asynchronous (lease.losable) and the crash lost it, as it lost the claim before it.
+    BatchChunk.objects.filter(pk=first.id).update(state=ChunkState.PENDING, lease_owner="", lease_expires_at=None,
+                                                  attempts=0, part_key="", part_sha256="", rows_ok=0)
+    job = run(job)
+    assert job.status == "succeeded" and job.rows_done == 25
+    output = pq.read_table(local_copy(job.output_key, job.output_sha256))
+    assert output.column("row").to_pylist() == list(range(1, 26))  # each row once
+    assert BatchChunk.objects.get(pk=first.id).part_key != lost
+    assert not [p for p in stored_files(artifact_root) if "parts" in p.parts]  # the unrecorded part went too
