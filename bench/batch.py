@@ -8,7 +8,7 @@ for 1,000,000 and 4,000,000 rows. Each figure is the best of --repeat runs (a sh
 ever slows a run down). The job's time runs from submit (its input already uploaded: registering an
 input, which plans its chunks, is timed apart) to the moment the job row says succeeded.
 
-    .venv/bin/python bench/batch.py [--rows 1000000] [--big-rows 4000000] [--repeat 3] [--keep]
+    .venv/bin/python bench/batch.py [--rows 1000000] [--big-rows 4000000] [--repeat 5] [--keep]
 
 Each run drops and re-creates the database `modelyard_bench_batch` and flushes Redis db 11.
 """
@@ -35,7 +35,7 @@ def options(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--big-rows", type=int, default=4_000_000, help="rows of the input for the RSS check")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--formats", default="parquet,csv", help="inputs to measure, comma-separated")
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/modelyard_bench_batch")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/11")

@@ -31,7 +31,7 @@ def job_finalize(*, job_id: int, inline: bool = False) -> str:
     owner = _claim(job_id)
     if owner is None:
         return "nothing to do"
-    job = BatchJob.objects.select_related("team", "model", "version").get(pk=job_id)
+    job = BatchJob.objects.select_related("team").get(pk=job_id)  # the team, for its audit row
     chunks = list(BatchChunk.objects.filter(job_id=job_id).order_by("index"))
     done = [chunk for chunk in chunks if chunk.state == ChunkState.DONE]
     failed = sum(chunk.rows_failed for chunk in done)

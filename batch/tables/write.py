@@ -9,8 +9,11 @@ import csv
 import hashlib
 import io
 import logging
+import os
 import shutil
+from collections import deque
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -112,14 +115,31 @@ def csv_header(columns: list[str]) -> bytes:
     return text.getvalue().encode()
 
 
+_hasher: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _hashing_thread() -> ThreadPoolExecutor:
+    """One thread per process, made in the process that uses it (a prefork child's own): the output is
+    hashed on the other core while it is copied (hashlib lets go of the GIL for large blocks). The job's
+    other tasks are done by then, so that core is idle."""
+    global _hasher
+    if _hasher is None or _hasher[0] != os.getpid():
+        _hasher = (os.getpid(), ThreadPoolExecutor(1, thread_name_prefix="batch-hash"))
+    return _hasher[1]
+
+
 class HashedFile:
-    """A file written front to back whose sha256 is known once it is written: not read back to hash it."""
+    """A file written front to back whose sha256 is known once it is written: not read back to hash it.
+    Blocks are hashed in order on the hashing thread while the next ones are read and written."""
 
     def __init__(self, path: Path) -> None:
-        self._file, self._digest = path.open("wb"), hashlib.sha256()
+        self._file, self._digest, self._pending = path.open("wb"), hashlib.sha256(), deque[Future]()
+        self._thread = _hashing_thread()
 
     def write(self, data: bytes) -> int:
-        self._digest.update(data)
+        while self._pending and self._pending[0].done():
+            self._pending.popleft().result()
+        self._pending.append(self._thread.submit(self._digest.update, bytes(data)))  # bytes: never changes
         return self._file.write(data)
 
     def __enter__(self) -> "HashedFile":
@@ -129,6 +149,8 @@ class HashedFile:
         self._file.close()
 
     def hexdigest(self) -> str:
+        while self._pending:
+            self._pending.popleft().result()
         return self._digest.hexdigest()
 
 

@@ -148,3 +148,25 @@ def test_row_group_offsets_move_and_ordinals_are_renumbered():
     assert column[0][2] == 1130 and group[1:] == [[5, parquet_join.I64, 1100], [7, parquet_join.I16, 3]]
     parquet_join._move_group(group, 0, 40_000)
     assert [field[0] for field in group] == [1, 5]
+
+
+def test_a_forked_worker_hashes_on_a_thread_of_its_own(tmp_path):
+    """The hashing thread belongs to the process that made it: a prefork child makes its own."""
+    import os
+    import signal
+
+    from batch.tables.write import HashedFile
+
+    data = os.urandom(3 * 1024 * 1024)
+    with HashedFile(tmp_path / "parent.bin") as out:  # the parent's thread exists before the fork
+        out.write(data)
+    assert out.hexdigest() == hashlib.sha256(data).hexdigest()
+    child = os.fork()
+    if child == 0:  # pragma: no cover (the child reports by its exit code)
+        signal.alarm(20)  # the parent's thread does not exist here: waiting on it would never end
+        with HashedFile(tmp_path / "child.bin") as out:
+            out.write(data[:1000])
+            out.write(data)
+        os._exit(0 if out.hexdigest() == hashlib.sha256(data[:1000] + data).hexdigest() else 1)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
