@@ -152,11 +152,13 @@ def run_job(model: object, *, path: Path | None = None, earlier: object = None) 
                               input_from=earlier)
     while (status := BatchJob.objects.filter(pk=job.pk).values_list("status", flat=True).get()) in ("queued",
                                                                                                     "running"):
-        time.sleep(0.02)
+        # Seldom: a look is a wake-up and a query on the machine whose two cores the workers use, and looking
+        # every 20 ms slowed the job it measured (A/B, 15 jobs each: best 310 ms against 238, median 359 against 338)
+        time.sleep(0.2)
     if status != "succeeded":
         raise SystemExit(f"job {job.uuid} {status}: {BatchJob.objects.get(pk=job.pk).status_message}")
     # Until the worker's commit of "succeeded" (its clock is this machine's), not until this loop looked:
-    # the 20 ms between looks would otherwise count against the job.
+    # the time between looks would otherwise count against the job.
     finished = BatchJob.objects.filter(pk=job.pk).values_list("finished_at", flat=True).get()
     return job, finished.timestamp() - started
 
