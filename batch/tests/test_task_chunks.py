@@ -63,8 +63,21 @@ def test_a_parquet_task_reads_its_row_groups_through_one_file(ready_iris, owner,
     output = pq.read_table(io.BytesIO(local_copy(job.output_key, job.output_sha256).read_bytes()))
     assert output.column("row").to_pylist() == list(range(1, 65))
     assert output.column("id").to_pylist() == [f"r{i}" for i in range(1, 65)]
+    # A row group per task: its batches wait (well under write.ROW_GROUP_BYTES) and are written at once.
+    assert pq.ParquetFile(io.BytesIO(local_copy(job.output_key, job.output_sha256).read_bytes())).num_row_groups == 2
+
+
+def test_a_parquet_part_writes_its_batches_once_enough_bytes_wait(ready_iris, owner, tasks_of_three, run,
+                                                                  monkeypatch):
+    from batch.tables import write
+
+    monkeypatch.setattr(write, "ROW_GROUP_BYTES", 1)  # every batch is enough: memory stays at one batch
+    job = run(submit(owner, ready_iris.model, parquet_bytes(iris_like(64), row_group_size=8), "in.parquet",
+                     id_column="id"))
+    output = pq.ParquetFile(io.BytesIO(local_copy(job.output_key, job.output_sha256).read_bytes()))
     # A row group per batch of CHUNK_ROWS (10) read from each task's row groups: 48 = 4 x 10 + 8, 16 = 10 + 6.
-    assert pq.ParquetFile(io.BytesIO(local_copy(job.output_key, job.output_sha256).read_bytes())).num_row_groups == 7
+    assert output.num_row_groups == 7
+    assert output.read().column("row").to_pylist() == list(range(1, 65))
 
 
 def test_a_json_lines_task_numbers_its_lines(ready_iris, owner, tasks_of_three, run):
