@@ -2,11 +2,13 @@
 
 The reference is one process over the same file: pyarrow read -> onnxruntime -> pyarrow write, chunks of
 the same size, the same output format, pyarrow and onnxruntime on one thread: the physical limit of the
-pipeline on one core. Modelyard runs the same file as a job on one, then two Celery worker processes
-(solo pool, one chunk at a time each) with PostgreSQL and Redis, and the worker's peak RSS is compared
-for 1,000,000 and 4,000,000 rows. Each figure is the best of --repeat runs (a shared machine's noise only
-ever slows a run down). The job's time runs from submit (its input already uploaded: registering an
-input, which plans its chunks, is timed apart) to the moment the job row says succeeded.
+pipeline on one core. Modelyard runs the same file as a job on one and on two Celery worker processes
+(solo pool, one task at a time each) with PostgreSQL and Redis, and the worker's peak RSS is compared
+for 1,000,000 and 4,000,000 rows. The script, the one-worker job and the two-worker job run in rounds
+(the machine's speed drifts over minutes); each figure is the best of --repeat runs (a shared machine's
+noise only ever slows a run down), and the ratios of each round are printed too. The job's time runs
+from submit (its input already uploaded: registering an input, which plans its chunks, is timed apart)
+to the moment the job row says succeeded.
 
     .venv/bin/python bench/batch.py [--rows 1000000] [--big-rows 4000000] [--repeat 5] [--keep]
 
@@ -16,6 +18,7 @@ Each run drops and re-creates the database `modelyard_bench_batch` and flushes R
 import argparse
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -43,10 +46,10 @@ def options(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def run_reference(source: Path, model: Path) -> tuple[float, float]:
-    """(rows/s, cores other processes used meanwhile), the machine quiet first."""
-    wait_quiet([])
-    meter = Meter([]).start()
+def run_reference(source: Path, model: Path, ours: list[int] | None = None) -> tuple[float, float]:
+    """(rows/s, cores other processes used meanwhile), the machine quiet first (``ours``: idle workers)."""
+    wait_quiet(ours or [])
+    meter = Meter(ours or []).start()
     script = Path(__file__).with_name("batch_reference.py")
     out = subprocess.run([sys.executable, str(script), str(source), str(model)], check=True,
                          capture_output=True, text=True).stdout.split()
@@ -90,13 +93,13 @@ def running_workers(count: int, env: dict[str, str], logs: Path) -> Iterator[lis
 
 
 def start_workers(count: int, env: dict[str, str], logs: Path) -> list[subprocess.Popen]:
-    workers = []
+    workers, queue = [], env["MODELYARD_CELERY_QUEUE"]
     for i in range(count):
         with (logs / f"worker-{len(list(logs.glob('worker-*')))}.log").open("wb") as log:
             workers.append(subprocess.Popen(
                 [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "-l", "warning",
-                 "-n", f"bench{i}@%h", "-Q", env["MODELYARD_CELERY_QUEUE"], "--without-gossip", "--without-mingle",
-                 "--without-heartbeat"], cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT))
+                 "-n", f"{queue}-{i}@%h", "-Q", queue, "--without-gossip", "--without-mingle", "--without-heartbeat"],
+                cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT))
     time.sleep(4)  # connected and ready
     return workers
 
@@ -163,16 +166,20 @@ def run_job(model: object, *, path: Path | None = None, earlier: object = None) 
     return job, finished.timestamp() - started
 
 
-def best_rate(model: object, earlier: object, repeat: int, workers: list) -> tuple[float, list, str]:
-    """The best of ``repeat`` jobs, each started on a quiet machine: (rows/s, [(rows/s, others)], timeline)."""
-    ours, runs = [w.pid for w in workers] + database_pids(), []
-    for _ in range(repeat):
-        wait_quiet(ours)
-        meter = Meter(ours).start()
-        job, seconds = run_job(model, earlier=earlier)
-        runs.append((earlier.rows_total / seconds, meter.stop(), job))
-    best = max(runs, key=lambda run: run[0])
-    return best[0], [(rate, others) for rate, others, _ in runs], timeline(best[2])
+def on_queue(queue: str) -> None:
+    """Where the jobs this process submits send their tasks: each set of workers has a queue of its own."""
+    from config.celery import app
+
+    app.conf.task_default_queue = queue
+
+
+def timed_job(model: object, earlier: object, ours: list[int]) -> tuple[float, float, object]:
+    """(rows/s, cores other processes used, the job) of one job over ``earlier``'s input, started on a quiet
+    machine."""
+    wait_quiet(ours)
+    meter = Meter(ours).start()
+    job, seconds = run_job(model, earlier=earlier)
+    return earlier.rows_total / seconds, meter.stop(), job
 
 
 def database_pids() -> list[int]:
@@ -198,6 +205,36 @@ def timeline(job: object) -> str:
 
 # --- the run -------------------------------------------------------------------------------------------
 
+def rounds(args: argparse.Namespace, path: Path, model_path: Path, model: object, env: dict[str, str],
+           logs: Path) -> dict[str, object]:
+    """The script, a job on one worker and a job on two, then again, ``--repeat`` times. In rounds, not one
+    after the other: this machine's speed drifts over minutes (the script's best of five runs moved from
+    2.2 to 2.9 million rows/s between two benches of one commit), and a ratio is only fair between runs
+    made at about the same time. Both sets of workers stay up, each on a queue of its own; the idle one
+    waits on the broker and costs nothing."""
+    base = env["MODELYARD_CELERY_QUEUE"]
+    run_reference(path, model_path)  # a first run warms what a first run pays for, and is not counted
+    with running_workers(1, {**env, "MODELYARD_CELERY_QUEUE": f"{base}-one"}, logs) as one, \
+            running_workers(2, {**env, "MODELYARD_CELERY_QUEUE": f"{base}-two"}, logs) as two:
+        on_queue(f"{base}-one")
+        first, registered = run_job(model, path=path)  # registers the input (copy, plan), warms the worker
+        settle()  # the copy in artifact storage is written out before anything is timed
+        on_queue(f"{base}-two")
+        run_job(model, earlier=first)  # both workers load the model
+        ours = [worker.pid for worker in one + two] + database_pids()
+        refs, ones, twos = [], [], []
+        for _ in range(args.repeat):
+            refs.append(run_reference(path, model_path, ours))
+            on_queue(f"{base}-one")
+            ones.append(timed_job(model, first, ours))
+            on_queue(f"{base}-two")
+            twos.append(timed_job(model, first, ours))
+    best_one, best_two = max(ones, key=lambda run: run[0]), max(twos, key=lambda run: run[0])
+    return {"reference": max(rate for rate, _ in refs), "refs": refs, "one": best_one[0], "two": best_two[0],
+            "ones": [run[:2] for run in ones], "twos": [run[:2] for run in twos], "one_time": timeline(best_one[2]),
+            "two_time": timeline(best_two[2]), "registered": registered, "chunks": first.chunks.count()}
+
+
 def measure(args: argparse.Namespace, data: Path, env: dict[str, str]) -> dict[str, object]:
     model_path = build_model(data)
     inputs = {fmt: build_input(data, args.rows, fmt) for fmt in args.formats.split(",")}
@@ -207,20 +244,9 @@ def measure(args: argparse.Namespace, data: Path, env: dict[str, str]) -> dict[s
     model, logs, results = publish(model_path), data / "logs", {}
     logs.mkdir()
     for fmt, path in inputs.items():
-        run_reference(path, model_path)  # a first run warms what a first run pays for, and is not counted
-        refs = [run_reference(path, model_path) for _ in range(args.repeat)]
-        ref = max(rate for rate, _ in refs)
-        with running_workers(1, env, logs) as workers:
-            first, registered = run_job(model, path=path)  # registers the input (copy, plan), warms the worker
-            settle()  # the copy in artifact storage is written out before anything is timed
-            one, ones, one_time = best_rate(model, first, args.repeat, workers)
-        with running_workers(2, env, logs) as workers:
-            run_job(model, earlier=first)  # both workers load the model
-            two, twos, two_time = best_rate(model, first, args.repeat, workers)
-        results[fmt] = {"reference": ref, "refs": refs, "one": one, "two": two, "ones": ones, "twos": twos,
-                        "one_time": one_time, "two_time": two_time, "registered": registered,
-                        "chunks": first.chunks.count()}
+        results[fmt] = rounds(args, path, model_path, model, env, logs)
     results["rss"] = {}
+    on_queue(env["MODELYARD_CELERY_QUEUE"])
     for path in (inputs.get("parquet") or build_input(data, args.rows, "parquet"), big):
         with running_workers(1, env, logs) as (worker,):  # a fresh process each: its peak is this job's
             job, _ = run_job(model, path=path)
@@ -245,6 +271,10 @@ def report(args: argparse.Namespace, results: dict) -> bool:
         for label, runs in (("reference", r["refs"]), ("1 worker", r["ones"]), ("2 workers", r["twos"])):
             shown = ", ".join(f"{rate:,.0f} ({others:.2f})" for rate, others in runs)
             print(f"         {label} runs, rows/s (cores other processes used): {shown}")
+        for label, runs in (("1 worker", r["ones"]), ("2 workers", r["twos"])):
+            ratios = [job / script for (job, _), (script, _) in zip(runs, r["refs"], strict=True)]
+            print(f"         {label} / script, round by round: {', '.join(f'{x:.2f}' for x in ratios)} "
+                  f"(median {statistics.median(ratios):.2f})")
         print(f"         best 1-worker job: {r['one_time']}; 2 workers: {r['two_time']}")
         print(f"  {verdict(one >= 0.70)} {fmt}: one worker >= 0.70 x reference ({one:.2f})")
         print(f"  {verdict(two >= 1.30)} {fmt}: two workers >= 1.3 x reference ({two:.2f})")
