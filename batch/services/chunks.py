@@ -171,7 +171,7 @@ def _claim(chunk: Chunk) -> str | None:
     the UPDATE on the chunk's own row, so two deliveries can never both win."""
     now, owner = timezone.now(), new_owner()
     claimable = Q(state=ChunkState.PENDING) | Q(state=ChunkState.RUNNING, lease_expires_at__lt=now)
-    with losable():
+    with losable():  # the job's move to running with it: lost together, redone together
         won = BatchChunk.objects.filter(claimable, pk=chunk.id).update(
             state=ChunkState.RUNNING, lease_owner=owner, lease_expires_at=lease_until(), attempts=F("attempts") + 1,
             rows_ok=0, rows_failed=0)  # the progress an earlier delivery wrote is redone

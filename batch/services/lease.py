@@ -1,17 +1,20 @@
 """Leases: which delivery of a task holds a chunk (or a job's finalize step), and for how long.
 
-A claim is one conditional UPDATE on the chunk's own row (no lock held, no other row touched). While
+A claim is one conditional UPDATE on the chunk's own row (the first claim of a job also marks the job
+running, in the same transaction: nothing locks the two rows the other way round). While
 the work runs, one keeper thread per process renews every lease the process holds, every third of
 ``MODELYARD_BATCH_LEASE_SECONDS``: a model call cannot stop to beat, and one long-lived thread costs a
 chunk nothing (a thread per chunk would). A worker that dies stops renewing; once its lease has run
 out another delivery takes the work over. Whoever commits checks that it still holds the lease.
 
-Claims, renewals and progress are written ``losable``: committed without waiting for PostgreSQL to
-flush them to disk. Losing one in a database crash is harmless, because the commit that records a
-chunk's part (or a job's output) is an ordinary durable one and is conditional on the lease. A lost
-claim makes that commit find nothing and drop its work; the chunk is sent again. Each such flush waits
-for the disk, which the worker's own files keep busy: 3 to 5 ms a statement when PostgreSQL shares the
-worker's disk, on the path of every chunk.
+Claims (with the job's move to running), renewals, progress and a chunk's commit are written
+``losable``: committed without waiting for PostgreSQL to flush them to disk. A crash loses the newest of
+them only (the log is replayed in order), and every later durable commit (a job's output, its failure,
+its cancel) flushes them first; parts are deleted only after such a commit. A lost claim makes the
+conditional commit after it find nothing and drop its work; a lost chunk commit leaves the chunk to the
+sweep, which sends it again, and the part it had recorded goes with the job's other leftover parts.
+Each flush waits for the disk, which the worker's own files keep busy: 3 to 5 ms a statement when
+PostgreSQL shares the worker's disk, on the path of every chunk.
 """
 
 import logging
@@ -24,7 +27,7 @@ from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.utils import timezone
 
 logger = logging.getLogger(__name__)
@@ -44,7 +47,7 @@ def losable() -> Iterator[None]:
     (``synchronous_commit`` off for it alone). Others see it at once; a later durable commit flushes it
     too. Inside another transaction, or on SQLite, it commits as that transaction does: the setting would
     last until the outer commit, which may be one that must be durable."""
-    alone = not connection.in_atomic_block
+    alone = connection.get_autocommit()  # not in a transaction of Django's or of the caller's own
     with transaction.atomic():
         if alone and connection.vendor == "postgresql":
             with connection.cursor() as cursor:
@@ -83,6 +86,7 @@ class _Keeper:
             if self._wake.wait(settings.MODELYARD_BATCH_LEASE_SECONDS / 3):
                 self._wake.clear()
                 continue
+            close_old_connections()  # this thread's own: a restarted PostgreSQL left it a dead one
             with self._lock:
                 renewals = list(self._renewals.items())
             for name, renew in renewals:
@@ -101,7 +105,7 @@ def renewing(renew: Callable[[], int], name: str) -> AbstractContextManager[None
 
 
 def losably(write: Callable[[], int]) -> Callable[[], int]:
-    """``write`` (a renewal) run as a losable transaction."""
+    """``write`` (a renewal) run as a ``losable`` transaction: a lost renewal only shortens the lease."""
 
     def run() -> int:
         with losable():

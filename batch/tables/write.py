@@ -110,10 +110,12 @@ class PartWriter:
         self._waiting, self._waiting_bytes = [], 0
 
     def close(self) -> None:
-        if self._parquet is not None:
+        try:
             self._flush()
-            self._parquet.close()
-        self._file.close()
+        finally:
+            if self._parquet is not None:
+                self._parquet.close()
+            self._file.close()
 
 
 def write_problems(path: Path, problems: Iterable[Problem], ids: dict[int, Any] | None = None) -> int:
@@ -135,6 +137,7 @@ def csv_header(columns: list[str]) -> bytes:
 
 
 _hasher: tuple[int, ThreadPoolExecutor] | None = None
+_AHEAD = 4  # blocks the copy may run ahead of the hashing
 
 
 def _hashing_thread() -> ThreadPoolExecutor:
@@ -152,12 +155,13 @@ class HashedFile:
     Blocks are hashed in order on the hashing thread while the next ones are read and written."""
 
     def __init__(self, path: Path) -> None:
-        self._file, self._digest, self._pending = path.open("wb"), hashlib.sha256(), deque[Future]()
+        self._file, self._digest = path.open("wb"), hashlib.sha256()
+        self._pending: deque[Future[None]] = deque()
         self._thread = _hashing_thread()
 
     def write(self, data: bytes) -> int:
-        while self._pending and self._pending[0].done():
-            self._pending.popleft().result()
+        while self._pending and (self._pending[0].done() or len(self._pending) >= _AHEAD):
+            self._pending.popleft().result()  # at most _AHEAD blocks wait: memory stays at a few blocks
         self._pending.append(self._thread.submit(self._digest.update, bytes(data)))  # bytes: never changes
         return self._file.write(data)
 

@@ -162,11 +162,29 @@ def test_a_forked_worker_hashes_on_a_thread_of_its_own(tmp_path):
         out.write(data)
     assert out.hexdigest() == hashlib.sha256(data).hexdigest()
     child = os.fork()
-    if child == 0:  # pragma: no cover (the child reports by its exit code)
-        signal.alarm(20)  # the parent's thread does not exist here: waiting on it would never end
-        with HashedFile(tmp_path / "child.bin") as out:
-            out.write(data[:1000])
-            out.write(data)
-        os._exit(0 if out.hexdigest() == hashlib.sha256(data[:1000] + data).hexdigest() else 1)
+    if child == 0:  # pragma: no cover (the child reports by its exit code, and never returns to pytest)
+        code = 1
+        try:
+            signal.alarm(20)  # the parent's thread does not exist here: waiting on it would never end
+            with HashedFile(tmp_path / "child.bin") as out:
+                out.write(data[:1000])
+                out.write(data)
+            code = 0 if out.hexdigest() == hashlib.sha256(data[:1000] + data).hexdigest() else 1
+        finally:
+            os._exit(code)
     _, status = os.waitpid(child, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_the_copy_runs_at_most_a_few_blocks_ahead_of_the_hashing(tmp_path):
+    """Blocks wait for the hashing thread in memory: a few at most, whatever the file's size."""
+    import os
+
+    from batch.tables import write
+
+    blocks = [os.urandom(1024 * 1024) for _ in range(4)]
+    with write.HashedFile(tmp_path / "out.bin") as out:
+        for block in blocks * 8:
+            out.write(block)
+            assert len(out._pending) <= write._AHEAD
+    assert out.hexdigest() == hashlib.sha256(b"".join(blocks * 8)).hexdigest()
