@@ -107,7 +107,8 @@ def _job_insert(*, actor: User, model: RegisteredModel, version: ModelVersion, a
         id_column=options.id_column, output_format=options.output_format, max_error_rate=options.max_error_rate,
         rows_total=source.rows_total, schedule=options.schedule[:200],
         created_by=actor if actor.is_authenticated else None)
-    now, ranges = timezone.now(), plan_tasks(source.plan, settings.MODELYARD_BATCH_CHUNKS_PER_TASK)
+    now, ranges = timezone.now(), plan_tasks(source.plan, settings.MODELYARD_BATCH_CHUNKS_PER_TASK,
+                                                   settings.MODELYARD_BATCH_CHUNK_ROWS)
     BatchChunk.objects.bulk_create(
         BatchChunk(job=job, index=i, row_start=first, rows=rows, start=start, end=end, enqueued_at=now)
         for i, (first, rows, start, end) in enumerate(ranges))

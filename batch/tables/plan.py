@@ -96,13 +96,25 @@ def plan_row_groups(row_group_rows: list[int], chunk_rows: int) -> tuple[int, Pl
     return rows, plan
 
 
-def plan_tasks(plan: Plan, per_task: int) -> Plan:
-    """Consecutive chunks joined, ``per_task`` at a time, into the ranges a job's tasks run."""
+def plan_tasks(plan: Plan, per_task: int, chunk_rows: int) -> Plan:
+    """Consecutive chunks joined, ``per_task`` at a time, into the ranges a job's tasks run, a chunk of
+    several times ``chunk_rows`` rows counting as that many. Parquet chunks are whole row groups, and a
+    file written with pyarrow's or Spark's defaults has row groups of a million rows or more: such a
+    chunk is a task of its own, so several workers still share the file."""
     tasks: Plan = []
-    for i in range(0, len(plan), per_task):
-        group = plan[i:i + per_task]
-        tasks.append([group[0][0], sum(piece[1] for piece in group), group[0][2], group[-1][3]])
+    group: Plan = []
+    for piece in plan:
+        group.append(piece)
+        if sum(max(1, chunk[1] // chunk_rows) for chunk in group) >= per_task:
+            tasks.append(_joined(group))
+            group = []
+    if group:
+        tasks.append(_joined(group))
     return tasks
+
+
+def _joined(group: Plan) -> list[int]:
+    return [group[0][0], sum(piece[1] for piece in group), group[0][2], group[-1][3]]
 
 
 def plan_within(plan: Plan, task: list[int]) -> Plan:

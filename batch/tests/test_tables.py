@@ -76,7 +76,7 @@ def read_all(path: Path, columns: list[str], id_column: str = "id") -> tuple[lis
     info = inspect_table(path, None, 3)
     layout = Layout(info.columns, columns, id_column)
     kept, ids, problems = [], [], []
-    for task in plan_tasks(info.plan, 2):  # tasks of two chunks, each read as a worker reads them
+    for task in plan_tasks(info.plan, 2, 10**9):  # tasks of two chunks, each read as a worker reads them
         specs = [ChunkSpec(*piece) for piece in plan_within(info.plan, task)]
         for batch in read_chunk(info.format, path, specs, layout, 3):
             checked = check_batch(batch, layout.features, SIGNATURE)
@@ -117,9 +117,14 @@ def test_parquet_nulls_and_nan_are_row_problems(tmp_path):
 
 def test_tasks_join_consecutive_chunks_and_find_them_again():
     plan = [[0, 3, 0, 10], [3, 3, 10, 25], [6, 3, 25, 31], [9, 1, 31, 40]]
-    assert plan_tasks(plan, 1) == plan
-    assert plan_tasks(plan, 3) == [[0, 9, 0, 31], [9, 1, 31, 40]]
-    assert plan_tasks(plan, 9) == [[0, 10, 0, 40]]
+    assert plan_tasks(plan, 1, 3) == plan
+    assert plan_tasks(plan, 3, 3) == [[0, 9, 0, 31], [9, 1, 31, 40]]
+    assert plan_tasks(plan, 9, 3) == [[0, 10, 0, 40]]
+    # Chunks of whole row groups far larger than a chunk (pyarrow's default row groups): a task each.
+    groups = [[0, 1_048_576, 0, 1], [1_048_576, 1_048_576, 1, 2], [2_097_152, 5, 2, 3]]
+    assert plan_tasks(groups, 8, 65_536) == groups
+    assert plan_tasks(plan, 3, 2) == [[0, 9, 0, 31], [9, 1, 31, 40]]  # 3 rows: still one chunk of 2
+    assert plan_tasks(plan, 3, 1) == plan  # 3 rows: three chunks of 1 each
     assert plan_within(plan, [0, 9, 0, 31]) == plan[:3]
     assert plan_within(plan, [9, 1, 31, 40]) == plan[3:]
     # A range that is no run of the plan's chunks (the plan changed?) is read as one chunk, never skipped.

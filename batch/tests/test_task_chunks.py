@@ -67,6 +67,17 @@ def test_a_parquet_task_reads_its_row_groups_through_one_file(ready_iris, owner,
     assert pq.ParquetFile(io.BytesIO(local_copy(job.output_key, job.output_sha256).read_bytes())).num_row_groups == 2
 
 
+def test_row_groups_far_larger_than_a_chunk_are_a_task_each(ready_iris, owner, tasks_of_three, run):
+    """pyarrow's and Spark's default row groups hold a million rows or more: several workers still share
+    such a file, one row group each, rather than one worker taking three of them."""
+    job = submit(owner, ready_iris.model, parquet_bytes(iris_like(120), row_group_size=40), "in.parquet",
+                 id_column="id")
+    assert list(BatchChunk.objects.filter(job=job).order_by("index").values_list("start", "end", "rows")) == [
+        (0, 1, 40), (1, 2, 40), (2, 3, 40)]  # 40 rows each: past 3 chunks x 10 rows
+    job = run(job)
+    assert (job.status, job.rows_done) == ("succeeded", 120)
+
+
 def test_a_parquet_part_writes_its_batches_once_enough_bytes_wait(ready_iris, owner, tasks_of_three, run,
                                                                   monkeypatch):
     from batch.tables import write
