@@ -21,7 +21,7 @@ from django.utils import timezone
 from batch.files import discard, local_copy, part_key, save_file, scratch
 from batch.models import OPEN_STATUSES, BatchChunk, BatchJob, ChunkState, JobStatus
 from batch.selectors import job_totals
-from batch.services.failures import ChunkFailed, job_fail
+from batch.services.failures import ChunkFailed, job_fail, out_of_time
 from batch.services.finalize import job_finalize
 from batch.services.lease import lease_until, losable, losably, new_owner, renewing
 from batch.services.plans import JobPlan, job_plan
@@ -150,7 +150,7 @@ def job_chunk_run(*, chunk_id: int) -> str:
 
 
 def _describe(exc: Exception) -> str:
-    if type(exc).__name__ == "SoftTimeLimitExceeded":
+    if out_of_time(exc):
         return (f"took longer than the task time limit ({settings.MODELYARD_BATCH_TASK_TIME_LIMIT} s); for a model "
                 "this slow, an operator lowers MODELYARD_BATCH_CHUNKS_PER_TASK")
     return f"internal error ({type(exc).__name__}); the worker log has the details"
@@ -264,7 +264,7 @@ def _predict(runtime: Any, inputs: Any) -> dict[str, Any]:
     except OutputShapeError as exc:
         raise ChunkFailed(str(exc)) from None
     except Exception as exc:
-        if type(exc).__name__ == "SoftTimeLimitExceeded":
+        if out_of_time(exc):
             raise
         logger.exception("the model failed on a checked batch")
         raise ChunkFailed(f"The model failed on checked rows: {type(exc).__name__}") from exc

@@ -13,6 +13,12 @@ class ChunkFailed(Exception):
     """A reason that holds for every retry (the model raised, its file changed): the job fails."""
 
 
+def out_of_time(exc: BaseException) -> bool:
+    """Celery's soft time limit, raised inside the task's work (named, not imported: services run
+    without a worker too)."""
+    return type(exc).__name__ == "SoftTimeLimitExceeded"
+
+
 def job_fail(*, job_id: int, message: str) -> bool:
     """Fail an open job (idempotent); its parts go. True if this call did it."""
     with transaction.atomic():  # the write comes first: SQLite takes its write lock before any read

@@ -17,7 +17,7 @@ from django.utils import timezone
 from batch import tasks
 from batch.files import discard, discard_folder, job_folder, local_copy, release_copy, result_key, save_file, scratch
 from batch.models import BatchChunk, BatchJob, ChunkState, JobStatus
-from batch.services.failures import job_fail
+from batch.services.failures import job_fail, out_of_time
 from batch.services.lease import lease_until, losable, losably, new_owner, renewing
 from batch.tables.write import EXTENSIONS, assemble
 from registry.services.audit import audit_record
@@ -47,7 +47,7 @@ def job_finalize(*, job_id: int, inline: bool = False) -> str:
         _held(job_id, owner).update(finalize_owner="", finalize_expires_at=None)
         if isinstance(exc, OSError) and not isinstance(exc, FileNotFoundError):
             raise  # storage briefly away: the task retries
-        if inline and type(exc).__name__ == "SoftTimeLimitExceeded":
+        if inline and out_of_time(exc):
             logger.warning("job %s: no time left to assemble the output in this task; a finalize task will",
                            job.uuid)
             tasks.job_finalize.delay(job_id)

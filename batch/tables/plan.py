@@ -103,11 +103,13 @@ def plan_tasks(plan: Plan, per_task: int, chunk_rows: int) -> Plan:
     chunk is a task of its own, so several workers still share the file."""
     tasks: Plan = []
     group: Plan = []
+    counted = 0
     for piece in plan:
         group.append(piece)
-        if sum(max(1, chunk[1] // chunk_rows) for chunk in group) >= per_task:
+        counted += max(1, piece[1] // chunk_rows)
+        if counted >= per_task:
             tasks.append(_joined(group))
-            group = []
+            group, counted = [], 0
     if group:
         tasks.append(_joined(group))
     return tasks

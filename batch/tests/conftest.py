@@ -6,11 +6,14 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import orjson
 import pyarrow as pa
+import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 import pytest
 
 from batch import services
+from batch.files import local_copy
 from batch.models import BatchChunk, BatchJob
 from batch.services.inputs import InputFile
 from registry.uploads import uploaded_file_from_bytes
@@ -49,6 +52,24 @@ def jsonl_bytes(values: np.ndarray) -> bytes:
 
     return b"".join(orjson.dumps({"id": f"r{i + 1}", **dict(zip(FEATURES, map(float, row), strict=True))}) + b"\n"
                     for i, row in enumerate(values))
+
+
+def bad_csv(rows: int, bad: list[int]) -> bytes:
+    """A CSV whose data rows ``bad`` (1-based) hold a value that is no number."""
+    lines = csv_bytes(iris_like(rows)).decode().splitlines()
+    for row in bad:
+        lines[row] = f"r{row},5.0,x,1.0,1.0"
+    return ("\n".join(lines) + "\n").encode()
+
+
+def output_rows(job: BatchJob) -> list[int]:
+    """The input row numbers in a finished job's output, in its order, whatever its format."""
+    data = local_copy(job.output_key, job.output_sha256).read_bytes()
+    if job.output_format == "parquet":
+        return pq.read_table(io.BytesIO(data)).column("row").to_pylist()
+    if job.output_format == "csv":
+        return pcsv.read_csv(io.BytesIO(data)).column("row").to_pylist()
+    return [orjson.loads(line)["row"] for line in data.splitlines()]
 
 
 def submit(actor: Any, model: Any, data: bytes, filename: str = "input.csv", *, alias: str | None = "production",

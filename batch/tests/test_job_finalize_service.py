@@ -1,11 +1,8 @@
 """job_finalize: committed parts in chunk order become one output and one errors file, once."""
 
 import hashlib
-import io
 
 import orjson
-import pyarrow.csv as pcsv
-import pyarrow.parquet as pq
 import pytest
 from celery.exceptions import SoftTimeLimitExceeded
 
@@ -13,7 +10,7 @@ from batch import services, tasks
 from batch.files import local_copy
 from batch.models import BatchChunk
 from batch.services import finalize
-from batch.tests.conftest import csv_bytes, iris_like, jsonl_bytes, parquet_bytes, submit
+from batch.tests.conftest import bad_csv, csv_bytes, iris_like, jsonl_bytes, output_rows, parquet_bytes, submit
 from conftest import stored_files
 from registry.models import AuditEvent
 
@@ -28,15 +25,6 @@ def run_backwards(job):
     return job.status
 
 
-def read_output(job) -> list[int]:
-    data = local_copy(job.output_key, job.output_sha256).read_bytes()
-    if job.output_format == "parquet":
-        return pq.read_table(io.BytesIO(data)).column("row").to_pylist()
-    if job.output_format == "csv":
-        return pcsv.read_csv(io.BytesIO(data)).column("row").to_pylist()
-    return [orjson.loads(line)["row"] for line in data.splitlines()]
-
-
 @pytest.mark.parametrize(("data", "filename"), [(csv_bytes(iris_like(45)), "in.csv"),
                                                 (parquet_bytes(iris_like(45), row_group_size=10), "in.parquet"),
                                                 (jsonl_bytes(iris_like(45)), "in.jsonl")])
@@ -48,7 +36,7 @@ def test_parts_are_assembled_in_input_order_whatever_order_they_committed_in(rea
     assert run_backwards(job) == "succeeded"
     job.refresh_from_db()
     assert (job.status, job.rows_done, job.rows_failed, job.status_message) == ("succeeded", 45, 0, "")
-    assert read_output(job) == list(range(1, 46))
+    assert output_rows(job) == list(range(1, 46))
     output = local_copy(job.output_key, job.output_sha256).read_bytes()
     assert job.errors_size == 0 and job.output_size == len(output)
     assert job.output_sha256 == hashlib.sha256(output).hexdigest()  # hashed as it was written
@@ -75,13 +63,6 @@ def test_finalize_waits_for_every_chunk(ready_iris, owner, small_chunks):
     assert job.status == "running" and not job.finalize_owner
 
 
-def bad_csv(rows: int, bad: list[int]) -> bytes:
-    lines = csv_bytes(iris_like(rows)).decode().splitlines()
-    for row in bad:
-        lines[row] = f"r{row},5.0,x,1.0,1.0"
-    return ("\n".join(lines) + "\n").encode()
-
-
 def test_past_max_error_rate_the_job_fails_with_its_errors_file_and_no_output(ready_iris, owner, small_chunks,
                                                                                artifact_root):
     job = submit(owner, ready_iris.model, bad_csv(30, [4, 25]), id_column="id", max_error_rate=0.05)
@@ -100,7 +81,7 @@ def test_within_max_error_rate_the_job_succeeds_and_says_how_many_were_refused(r
     assert run_backwards(job) == "succeeded"
     job.refresh_from_db()
     assert (job.rows_done, job.rows_failed) == (28, 2) and "within max_error_rate" in job.status_message
-    assert read_output(job) == [r for r in range(1, 31) if r not in (4, 25)]
+    assert output_rows(job) == [r for r in range(1, 31) if r not in (4, 25)]
 
 
 def test_once_the_rate_cannot_be_met_the_job_fails_without_waiting_for_the_rest(ready_iris, owner, small_chunks):
@@ -150,4 +131,4 @@ def test_the_finalize_task_assembles_what_the_chunk_task_had_no_time_for(ready_i
     assert sent == [job.id]
     assert services.job_finalize(job_id=job.id) == "succeeded"
     job.refresh_from_db()
-    assert read_output(job) == list(range(1, 13))
+    assert output_rows(job) == list(range(1, 13))

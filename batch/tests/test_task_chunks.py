@@ -4,33 +4,18 @@ consecutive chunks, read chunk by chunk, with every row and every refused row nu
 import io
 
 import orjson
-import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 import pytest
 
 from batch.files import local_copy
 from batch.models import BatchChunk
-from batch.tests.conftest import csv_bytes, iris_like, jsonl_bytes, parquet_bytes, submit
+from batch.tests.conftest import bad_csv, iris_like, jsonl_bytes, output_rows, parquet_bytes, submit
 
 
 @pytest.fixture
 def tasks_of_three(small_chunks, settings) -> int:
     settings.MODELYARD_BATCH_CHUNKS_PER_TASK = 3
     return 3
-
-
-def bad_csv(rows: int, bad: list[int]) -> bytes:
-    lines = csv_bytes(iris_like(rows)).decode().splitlines()
-    for row in bad:
-        lines[row] = f"r{row},5.0,x,1.0,1.0"
-    return ("\n".join(lines) + "\n").encode()
-
-
-def output_rows(job) -> list[int]:
-    data = local_copy(job.output_key, job.output_sha256).read_bytes()
-    if job.output_format == "parquet":
-        return pq.read_table(io.BytesIO(data)).column("row").to_pylist()
-    return pcsv.read_csv(io.BytesIO(data)).column("row").to_pylist()
 
 
 def error_rows(job) -> list[tuple[int, str]]:
